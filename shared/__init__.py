@@ -1,0 +1,1 @@
+"""Code shared by the order service, the payment service and the Alipay emulator."""
