@@ -135,7 +135,9 @@ def load_public_key(source: str) -> rsa.RSAPublicKey:
 def _pem(label: str, der: bytes) -> bytes:
     body = base64.encodebytes(der).decode("ascii").replace("\n", "")
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return ("\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]) + "\n").encode()
+    return (
+        "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]) + "\n"
+    ).encode()
 
 
 def generate_key_pair(bits: int = 2048) -> tuple[bytes, bytes]:

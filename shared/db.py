@@ -42,5 +42,3 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-

@@ -1,8 +1,8 @@
 """RFC 9457 problem documents for every error a service answers.
 
-Raise `Problem(status, code, detail, **extra)` anywhere below the routers; `install_problem_handlers`
-turns it, FastAPI's validation errors, plain HTTP errors and unexpected exceptions into
-`application/problem+json` with a stable `code`.
+Raise `Problem(status, code, detail, **extra)` anywhere below the routers;
+`install_problem_handlers` turns it, FastAPI's validation errors, plain HTTP errors and
+unexpected exceptions into `application/problem+json` with a stable `code`.
 """
 
 from http import HTTPStatus

@@ -28,7 +28,9 @@ def _add_request_id(logger, method_name, event_dict):
 
 
 def configure_logging(service: str, json: bool = False, level: int = logging.INFO) -> None:
-    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    renderer = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -34,7 +34,7 @@ def format_money(amount: Decimal) -> str:
 
 def _parse(value):
     if isinstance(value, float):
-        raise ValueError("money must be a string such as \"12.50\", not a float")
+        raise ValueError('money must be a string such as "12.50", not a float')
     return to_money(value)
 
 

@@ -28,7 +28,9 @@ def signature(secret: str, method: str, path: str, timestamp: str, body: bytes) 
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_headers(secret: str, method: str, path: str, body: bytes, now: float | None = None) -> dict:
+def signed_headers(
+    secret: str, method: str, path: str, body: bytes, now: float | None = None
+) -> dict:
     timestamp = str(int(time.time() if now is None else now))
     return {
         TIMESTAMP_HEADER: timestamp,
@@ -49,7 +51,9 @@ def check_signature(
     except ValueError:
         raise Problem(401, "bad_signature", "The request timestamp is not a number.") from None
     if skew > MAX_SKEW_SECONDS:
-        raise Problem(401, "stale_signature", "The request timestamp is outside the allowed window.")
+        raise Problem(
+            401, "stale_signature", "The request timestamp is outside the allowed window."
+        )
     expected = signature(secret, method, path, timestamp, body)
     if not hmac.compare_digest(expected, given):
         raise Problem(401, "bad_signature", "The request signature does not match.")

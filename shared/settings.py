@@ -30,7 +30,9 @@ class ServiceSettings(BaseSettings):
         for name in self.secret_fields():
             value = getattr(self, name)
             if not value or value == DEV_PLACEHOLDER:
-                raise ValueError(f"{name} must be set to a real secret when APP_ENV={self.environment}")
+                raise ValueError(
+                    f"{name} must be set to a real secret when APP_ENV={self.environment}"
+                )
         return self
 
     def secret_fields(self) -> tuple[str, ...]:

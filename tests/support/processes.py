@@ -40,9 +40,22 @@ class ServiceProcess:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                self.app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_healthy(timeout)
         return self
@@ -59,7 +72,9 @@ class ServiceProcess:
                 pass
             time.sleep(0.1)
         self.kill()
-        raise RuntimeError(f"{self.name} did not become healthy; see {self.log_path}:\n{self.tail()}")
+        raise RuntimeError(
+            f"{self.name} did not become healthy; see {self.log_path}:\n{self.tail()}"
+        )
 
     def tail(self, lines: int = 40) -> str:
         try:

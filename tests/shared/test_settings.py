@@ -1,0 +1,24 @@
+import pytest
+from pydantic import ValidationError
+
+from shared.settings import DEV_PLACEHOLDER, ServiceSettings
+
+
+def test_development_accepts_the_placeholder_secret(monkeypatch):
+    monkeypatch.delenv("SERVICE_AUTH_SECRET", raising=False)
+    monkeypatch.setenv("APP_ENV", "development")
+    assert ServiceSettings(_env_file=None).service_auth_secret == DEV_PLACEHOLDER
+
+
+@pytest.mark.parametrize("environment", ["production", "test"])
+def test_other_environments_refuse_the_placeholder(monkeypatch, environment):
+    monkeypatch.delenv("SERVICE_AUTH_SECRET", raising=False)
+    monkeypatch.setenv("APP_ENV", environment)
+    with pytest.raises(ValidationError, match="service_auth_secret"):
+        ServiceSettings(_env_file=None)
+
+
+def test_a_real_secret_is_accepted_in_production(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SERVICE_AUTH_SECRET", "a-long-random-value")
+    assert ServiceSettings(_env_file=None).service_auth_secret == "a-long-random-value"
