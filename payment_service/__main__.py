@@ -1,0 +1,48 @@
+"""`python -m payment_service migrate` | `python -m payment_service keygen DIR`."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from shared.alipay_sign import generate_key_pair
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def migrate(database_url: str | None = None) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"), ini_section="payment")
+    if database_url:
+        config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+def keygen(directory: str) -> None:
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    private_pem, public_pem = generate_key_pair()
+    private_path = target / "app_private_key.pem"
+    private_path.write_bytes(private_pem)
+    private_path.chmod(0o600)
+    (target / "app_public_key.pem").write_bytes(public_pem)
+    print(f"wrote {private_path} and {target / 'app_public_key.pem'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m payment_service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="migrate the payment database to head")
+    keygen_parser = commands.add_parser("keygen", help="write an RSA-2048 key pair to DIR")
+    keygen_parser.add_argument("directory", metavar="DIR")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        migrate()
+    else:
+        keygen(args.directory)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

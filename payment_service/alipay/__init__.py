@@ -1,0 +1,16 @@
+"""Alipay openapi client (RSA2/RSA signed requests, verified responses and callbacks)."""
+
+from payment_service.alipay.client import AlipayClient, AlipayConfig
+from payment_service.alipay.errors import (
+    AlipayBusinessError,
+    AlipayError,
+    AlipayGatewayError,
+    AlipaySystemError,
+    TradeNotExist,
+    TradeStatusError,
+)
+
+__all__ = [
+    "AlipayBusinessError", "AlipayClient", "AlipayConfig", "AlipayError",
+    "AlipayGatewayError", "AlipaySystemError", "TradeNotExist", "TradeStatusError",
+]

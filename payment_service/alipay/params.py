@@ -1,0 +1,36 @@
+"""How values look on Alipay's wire: Beijing timestamps, two-decimal amounts, biz_content JSON."""
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+from shared.money import format_money
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def alipay_time(moment: datetime) -> str:
+    """`yyyy-MM-dd HH:mm:ss` in Beijing time, whatever the server's own time zone."""
+    if moment.tzinfo is None:
+        raise ValueError("an Alipay time needs an aware datetime")
+    return moment.astimezone(BEIJING).strftime(TIME_FORMAT)
+
+
+def parse_alipay_time(text: str) -> datetime:
+    """An Alipay time (Beijing) as an aware UTC datetime."""
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING).astimezone(UTC)
+
+
+def amount(value: Decimal | str) -> str:
+    """Yuan with exactly two decimals, as a string ("88.80"); refuses floats."""
+    return format_money(value if isinstance(value, Decimal) else Decimal(value))
+
+
+def biz_content(fields: dict) -> str:
+    """Serialised once, compact, non-ASCII as \\u escapes (the most interoperable choice)."""
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=True)
+
+
+def response_node(method: str) -> str:
+    return method.replace(".", "_") + "_response"

@@ -1,0 +1,62 @@
+"""Payment service settings: PAYMENT_* for the service, ALIPAY_* for the merchant app."""
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class PaymentSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///var/payment.db", validation_alias=AliasChoices("PAYMENT_DATABASE_URL")
+    )
+    order_service_url: str = Field(
+        "http://127.0.0.1:8000", validation_alias=AliasChoices("PAYMENT_ORDER_SERVICE_URL")
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8001", validation_alias=AliasChoices("PAYMENT_PUBLIC_URL")
+    )
+    spa_result_url: str = Field(
+        "http://127.0.0.1:8000/payment-result",
+        validation_alias=AliasChoices("PAYMENT_SPA_RESULT_URL"),
+    )
+    relay_interval_seconds: float = Field(
+        1.0, gt=0, validation_alias=AliasChoices("PAYMENT_RELAY_INTERVAL_SECONDS")
+    )
+    reconcile_interval_seconds: float = Field(
+        60.0, gt=0, validation_alias=AliasChoices("PAYMENT_RECONCILE_INTERVAL_SECONDS")
+    )
+    reconcile_after_seconds: float = Field(
+        300.0, ge=0, validation_alias=AliasChoices("PAYMENT_RECONCILE_AFTER_SECONDS")
+    )
+    order_service_timeout_seconds: float = Field(
+        5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
+    )
+
+    alipay_app_id: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_ID"))
+    alipay_app_private_key: str = Field(
+        "", validation_alias=AliasChoices("ALIPAY_APP_PRIVATE_KEY")
+    )
+    alipay_public_key: str = Field("", validation_alias=AliasChoices("ALIPAY_PUBLIC_KEY"))
+    alipay_gateway_url: str = Field(
+        "http://127.0.0.1:8002/gateway.do", validation_alias=AliasChoices("ALIPAY_GATEWAY_URL")
+    )
+    alipay_sign_type: Literal["RSA2", "RSA"] = Field(
+        "RSA2", validation_alias=AliasChoices("ALIPAY_SIGN_TYPE")
+    )
+    alipay_seller_id: str = Field("", validation_alias=AliasChoices("ALIPAY_SELLER_ID"))
+    alipay_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("ALIPAY_TIMEOUT_SECONDS")
+    )
+
+    @property
+    def notify_url(self) -> str:
+        return self.public_url.rstrip("/") + "/alipay/notify"
+
+    @property
+    def return_url(self) -> str:
+        return self.public_url.rstrip("/") + "/alipay/return"

@@ -1,0 +1,108 @@
+"""The payment database (SQLAlchemy Core): payments, notifies, refunds, outbox."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on PostgreSQL (timestamptz) and SQLite (text) alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+MONEY = sa.Numeric(12, 2)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("order_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("out_trade_no", sa.String(64), nullable=False, unique=True),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("trade_no", sa.String(64), unique=True),
+    sa.Column("pay_deadline", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("paid_at", UTCDateTime()),
+    sa.Column("closed_at", UTCDateTime()),
+    sa.Column("refunded_amount", MONEY, nullable=False, server_default="0"),
+    sa.CheckConstraint(
+        "status IN ('created', 'paid', 'closed', 'refunded')", name="status_known"
+    ),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+notifies = sa.Table(
+    "notifies",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("raw_body", sa.LargeBinary(), nullable=False),
+    sa.Column("raw_text", sa.Text()),
+    sa.Column("verified", sa.Boolean(), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("notify_id", sa.String(128)),
+    sa.Column("out_trade_no", sa.String(64), index=True),
+    sa.Column("trade_status", sa.String(32)),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("payment_id", sa.BigInteger(), sa.ForeignKey("payments.id"), nullable=False),
+    sa.Column("out_request_no", sa.String(64), nullable=False, unique=True),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("reason", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("refunded_at", UTCDateTime()),
+    sa.CheckConstraint("status IN ('requested', 'succeeded')", name="status_known"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("topic", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+    sa.Column("delivered_at", UTCDateTime()),
+    sa.Column("last_error", sa.Text()),
+    sa.Index("ix_outbox_due", "next_attempt_at", postgresql_where=sa.text("delivered_at IS NULL")),
+)
