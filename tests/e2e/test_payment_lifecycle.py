@@ -29,6 +29,10 @@ async def one_item_order(stack, sku_name: str = "e2e item 2", count: int = 1):
     return buyer, order
 
 
+async def spu_sales(stack) -> dict[str, int]:
+    return {row["name"]: row["sales"] for row in await stack.order_sql("SELECT * FROM goods")}
+
+
 async def payments_of(stack, order_id: str):
     return await stack.payment_sql("SELECT * FROM payments WHERE order_id = $1", order_id)
 
@@ -48,23 +52,23 @@ async def wait_payment_status(stack, order_id: str, status: str, within: float =
 
 async def wait_notify_answer(stack, out_trade_no: str, answer: str, count: int = 1,
                              within: float = 15) -> dict:
-    """Until the emulator has `count` notifies for the trade that got `answer` back."""
+    """Until the emulator has `count` notify deliveries for the trade that got `answer` back."""
 
     async def reached():
-        response = await stack.emulator_trade(out_trade_no)
-        trade = response.json()
-        answers = [notify_answer(n) for n in trade.get("notifies", [])]
+        trade = (await stack.emulator_trade(out_trade_no)).json()
+        answers = [d["response"] for d in deliveries(trade)]
         return trade if answers.count(answer) >= count else None
 
     return await eventually(reached, within, f"{count} notify answered {answer!r}")
 
 
-def notify_answer(notify: dict) -> str | None:
-    """The body the payment service answered to one notify, as the emulator recorded it."""
-    for key in ("response", "answer", "response_body", "body", "result"):
-        if isinstance(notify.get(key), str):
-            return notify[key].strip()
-    return None
+def deliveries(trade: dict) -> list[dict]:
+    """Every delivery of every notify the emulator sent for a trade, with its trade_status."""
+    return [
+        {**delivery, "trade_status": notify["trade_status"]}
+        for notify in trade.get("notifies", [])
+        for delivery in notify["deliveries"]
+    ]
 
 
 def forged_notify(order: dict, private_key, **changes) -> dict:
@@ -93,6 +97,7 @@ async def test_happy_path_from_cart_to_paid_order(live):
     buyer = await stack.register()
     await stack.add_address(buyer)
     first, second = await stack.sku_by_name("e2e item 1"), await stack.sku_by_name("e2e item 3")
+    goods_sales = await spu_sales(stack)
     await stack.put_cart(buyer, first["id"], 2)
     await stack.put_cart(buyer, second["id"], 1)
 
@@ -123,6 +128,9 @@ async def test_happy_path_from_cart_to_paid_order(live):
     for sku, count in ((first, 2), (second, 1)):
         now = await stack.sku(sku["id"])
         assert (now["stock"], now["sales"]) == (sku["stock"] - count, sku["sales"] + count)
+    sales_now = await spu_sales(stack)
+    assert sales_now["e2e goods 1"] == goods_sales["e2e goods 1"] + 2
+    assert sales_now["e2e goods 3"] == goods_sales["e2e goods 3"] + 1
 
     trade = (await stack.emulator_trade(order["order_id"])).json()
     [payment] = await payments_of(stack, order["order_id"])
@@ -149,17 +157,16 @@ async def test_repeated_and_out_of_order_notifies_pay_once(live):
     await stack.buyer_pays(pay_url, order_id)
 
     await stack.wait_order_status(buyer, order_id, "unsent")
-    await wait_notify_answer(stack, order_id, "success", count=6)
-    trade = (await stack.emulator_trade(order_id)).json()
-    statuses = [n.get("params", n).get("trade_status") for n in trade["notifies"]]
-    assert statuses[0] == "TRADE_FINISHED", statuses
+    trade = await wait_notify_answer(stack, order_id, "success", count=10)
+    statuses = [notify["trade_status"] for notify in trade["notifies"]]
+    assert statuses == ["TRADE_FINISHED", "TRADE_SUCCESS"], statuses
 
     [payment] = await payments_of(stack, order_id)
     assert payment["status"] == "paid"
     [event] = await outbox_of(stack, order_id)  # one "paid" event, hence one transition
     await eventually(lambda: _delivered(stack, order_id), 10, "the paid event to be delivered")
     stored = await stack.payment_sql("SELECT * FROM notifies WHERE out_trade_no = $1", order_id)
-    assert len(stored) >= 6
+    assert len(stored) >= 10 and all(n["verified"] for n in stored)
     assert (await stack.get_order(buyer, order_id))["status"] == "unsent"
 
 
@@ -181,7 +188,8 @@ async def test_first_three_notify_deliveries_fail_then_paid(live):
 
     await stack.wait_order_status(buyer, order_id, "unsent", within=20)
     trade = (await stack.emulator_trade(order_id)).json()
-    assert len(trade["notifies"]) >= 4, trade["notifies"]
+    kinds = [d["kind"] for d in deliveries(trade)]
+    assert kinds[:4] == ["not_sent", "not_sent", "not_sent", "genuine"], kinds
     [payment] = await payments_of(stack, order_id)
     assert payment["status"] == "paid"
     assert len(await outbox_of(stack, order_id)) == 1
@@ -363,23 +371,33 @@ async def test_forged_notifies_pay_nothing(live):
     await stack.wait_order_status(buyer, order_id, "unsent")
 
 
-async def test_emulator_fault_notifies_pay_nothing(live):
-    """The emulator itself sends a notify with a broken signature, then (another order) one
-    with the amount changed: the payment service answers `fail` to every delivery."""
+async def test_emulator_forged_copies_are_refused(live):
+    """The emulator sends a forged copy before the genuine notify: once with a broken
+    signature, once (another order) validly signed but with the amount a cent higher. The
+    copy is answered `fail` and recorded unverified or refused; only the genuine notify pays,
+    with the order's amount."""
     stack = live
-    for fault in ({"bad_signature": True}, {"amount_delta": "0.01"}):
+    for fault, kind in (({"bad_signature": True}, "bad_signature"),
+                        ({"amount_delta": "0.01"}, "amount_delta")):
         buyer, order = await one_item_order(stack)
         order_id = order["order_id"]
         await stack.set_faults(out_trade_no=order_id, **fault)
         pay_url = await stack.pay_url(buyer, order_id)
         await stack.buyer_pays(pay_url, order_id)
-        await wait_notify_answer(stack, order_id, "fail")
-        trade = (await stack.emulator_trade(order_id)).json()
-        assert "success" not in [notify_answer(n) for n in trade["notifies"]], fault
+
+        await stack.wait_order_status(buyer, order_id, "unsent")
+        trade = await wait_notify_answer(stack, order_id, "success")
+        answers = {d["kind"]: d["response"] for d in deliveries(trade)}
+        assert answers == {kind: "fail", "genuine": "success"}, answers
         [payment] = await payments_of(stack, order_id)
-        assert payment["status"] != "paid", fault
-        assert await outbox_of(stack, order_id) == []
-        assert (await stack.get_order(buyer, order_id))["status"] == "unpaid"
+        assert payment["status"] == "paid"
+        assert payment["amount"] == Decimal(order["total_amount"])
+        assert len(await outbox_of(stack, order_id)) == 1
+        stored = await stack.payment_sql(
+            "SELECT * FROM notifies WHERE out_trade_no = $1 ORDER BY id", order_id)
+        assert len(stored) == 2, [dict(n) for n in stored]
+        assert stored[0]["outcome"] != "paid" and stored[1]["outcome"] == "paid"
+        assert stored[1]["verified"]
 
 
 # ------------------------------------------------------------------------- 9. internal auth
