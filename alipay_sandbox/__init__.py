@@ -1,0 +1,1 @@
+"""An offline Alipay openapi gateway: cashier, signed responses, notifies with retries, faults."""

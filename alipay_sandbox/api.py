@@ -1,0 +1,74 @@
+"""Routes for tests and scripts: pay as a buyer, inspect a trade, inject faults; health."""
+
+from fastapi import APIRouter, Request
+
+from alipay_sandbox.faults import Fault
+from alipay_sandbox.service import Sandbox
+from alipay_sandbox.trades import TradeError
+from shared.errors import Problem
+
+router = APIRouter()
+
+
+def _sandbox(request: Request) -> Sandbox:
+    return request.app.state.sandbox
+
+
+@router.post("/sandbox/trades/{out_trade_no}/pay")
+async def pay_trade(out_trade_no: str, request: Request) -> dict:
+    """Pay an open trade (or an issued link) as a buyer would; the notify follows."""
+    try:
+        paid = await _sandbox(request).pay_out_trade_no(out_trade_no)
+    except TradeError as exc:
+        if exc.sub_code == "ACQ.TRADE_NOT_EXIST":
+            raise Problem(
+                404, "trade_not_found", f"no pay request seen for {out_trade_no}"
+            ) from None
+        raise Problem(409, "trade_not_open", exc.sub_msg, sub_code=exc.sub_code) from None
+    return {
+        "out_trade_no": paid.trade.out_trade_no,
+        "trade_no": paid.trade.trade_no,
+        "status": paid.trade.status,
+        "return_url": paid.return_url,
+    }
+
+
+@router.get("/sandbox/trades/{out_trade_no}")
+async def get_trade(out_trade_no: str, request: Request) -> dict:
+    view = await _sandbox(request).view(out_trade_no)
+    if view is None:
+        raise Problem(404, "trade_not_found", f"no pay request seen for {out_trade_no}")
+    return view
+
+
+@router.post("/sandbox/faults")
+async def set_fault(fault: Fault, request: Request) -> dict:
+    sandbox = _sandbox(request)
+    async with sandbox.lock:
+        sandbox.faults.set(fault)
+        return {"faults": [f.model_dump(mode="json") for f in sandbox.faults.all()]}
+
+
+@router.get("/sandbox/faults")
+async def list_faults(request: Request) -> dict:
+    return {"faults": [f.model_dump(mode="json") for f in _sandbox(request).faults.all()]}
+
+
+@router.delete("/sandbox/faults")
+async def clear_faults(request: Request, out_trade_no: str | None = None) -> dict:
+    """Clears every fault, or only one trade's with ?out_trade_no=."""
+    sandbox = _sandbox(request)
+    async with sandbox.lock:
+        sandbox.faults.clear(out_trade_no)
+        return {"faults": [f.model_dump(mode="json") for f in sandbox.faults.all()]}
+
+
+@router.get("/healthz")
+async def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz() -> dict:
+    # all state is in memory: ready as soon as the app has started
+    return {"status": "ok"}

@@ -1,0 +1,58 @@
+"""Misbehaviour on demand, the ways Alipay's notifies misbehave: per trade or for all trades."""
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.money import Money
+
+
+class Fault(BaseModel):
+    """How the notifies of a trade (or of every trade) are delivered until the faults are cleared.
+
+    - repeat: each notify is delivered this many times at once (concurrent copies, same notify_id)
+    - delay_seconds: wait this long before the first delivery
+    - finished_first: a TRADE_FINISHED notify is delivered before the TRADE_SUCCESS one
+    - fail_first: the first N deliveries are not sent and count as failed (retried on schedule)
+    - bad_signature: a copy with a broken signature is delivered before the genuine one
+    - amount_delta: a copy with total_amount changed by this much (validly signed) is delivered
+      before the genuine one
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    out_trade_no: str | None = Field(None, min_length=1, max_length=64)
+    repeat: int = Field(1, ge=1, le=20)
+    delay_seconds: float = Field(0, ge=0, le=3600)
+    finished_first: bool = False
+    fail_first: int = Field(0, ge=0, le=8)
+    bad_signature: bool = False
+    amount_delta: Money | None = None
+
+    @property
+    def forged_amount_delta(self) -> Decimal | None:
+        return self.amount_delta if self.amount_delta else None
+
+
+NO_FAULT = Fault()
+
+
+class FaultBook:
+    def __init__(self):
+        self._faults: dict[str | None, Fault] = {}
+
+    def set(self, fault: Fault) -> None:
+        self._faults[fault.out_trade_no] = fault
+
+    def clear(self, out_trade_no: str | None = None) -> None:
+        if out_trade_no is None:
+            self._faults.clear()
+        else:
+            self._faults.pop(out_trade_no, None)
+
+    def for_trade(self, out_trade_no: str) -> Fault:
+        """A trade's own faults replace the ones set for all trades."""
+        return self._faults.get(out_trade_no) or self._faults.get(None) or NO_FAULT
+
+    def all(self) -> list[Fault]:
+        return list(self._faults.values())

@@ -1,0 +1,101 @@
+"""`/gateway.do` (page/wap pay → cashier; server APIs → signed JSON) and the cashier's buttons."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from alipay_sandbox import cashier, protocol
+from alipay_sandbox.protocol import GatewayError
+from alipay_sandbox.service import Sandbox
+from alipay_sandbox.trades import TradeError
+
+router = APIRouter()
+
+
+def _sandbox(request: Request) -> Sandbox:
+    return request.app.state.sandbox
+
+
+@router.api_route("/gateway.do", methods=["GET", "POST"], include_in_schema=True)
+async def gateway(request: Request) -> Response:
+    """Alipay's single entry point: the method travels as a parameter (query or form body)."""
+    params = protocol.read_params(request.url.query, await request.body())
+    try:
+        method = protocol.method_of(params)
+    except GatewayError as exc:
+        return Response(protocol.unsigned_error(exc), media_type="application/json;charset=utf-8")
+    if method in protocol.PAGE_METHODS:
+        return await _page_pay(request, method, params)
+    return await _server_call(request, method, params)
+
+
+async def _page_pay(request: Request, method: str, params: dict[str, str]) -> Response:
+    sandbox = _sandbox(request)
+    try:
+        protocol.verify_request(params, protocol.check_common(params, request.app.state.apps))
+        link = await sandbox.issue_link(method, params, protocol.charset_of(params))
+        link, trade = await sandbox.open_cashier(link.link_id)
+    except GatewayError as exc:
+        html = cashier.error(exc.code, exc.sub_code, exc.sub_msg, exc.sign_string)
+        return HTMLResponse(html, status_code=400)
+    except TradeError as exc:
+        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
+    return HTMLResponse(cashier.cashier(link, trade.trade_no))
+
+
+async def _server_call(request: Request, method: str, params: dict[str, str]) -> Response:
+    sandbox = _sandbox(request)
+    node = protocol.response_node(method)
+    sign_type = (
+        params.get("sign_type") if params.get("sign_type") in protocol.SIGN_TYPES else "RSA2"
+    )
+    charset = protocol.charset_of(params)
+    try:
+        protocol.verify_request(params, protocol.check_common(params, request.app.state.apps))
+        content = await sandbox.call(method, params)
+    except GatewayError as exc:
+        content = protocol.error_content(exc)
+    except TradeError as exc:
+        error = GatewayError("40004", exc.sub_code, exc.sub_msg)
+        content = protocol.error_content(error)
+    body = protocol.signed_response(node, content, sandbox.private_key, sign_type, charset)
+    return Response(body, media_type=f"application/json;charset={charset}")
+
+
+@router.get("/cashier/{link_id}", response_class=HTMLResponse)
+async def open_cashier(link_id: str, request: Request) -> HTMLResponse:
+    try:
+        link, trade = await _sandbox(request).open_cashier(link_id)
+    except TradeError as exc:
+        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
+    return HTMLResponse(cashier.cashier(link, trade.trade_no))
+
+
+@router.post("/cashier/{link_id}/pay")
+async def pay(link_id: str, request: Request) -> Response:
+    """The buyer pays: 303 to the signed return_url (a plain page when the merchant gave none)."""
+    try:
+        paid = await _sandbox(request).pay_link(link_id)
+    except TradeError as exc:
+        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
+    if paid.return_url:
+        return RedirectResponse(paid.return_url, status_code=303)
+    return HTMLResponse(
+        cashier.message("Payment succeeded", f"Trade {paid.trade.trade_no} is paid.")
+    )
+
+
+@router.post("/cashier/{link_id}/cancel")
+async def cancel(link_id: str, request: Request) -> Response:
+    """The buyer leaves; the trade stays open until it expires or is closed, as at Alipay.
+
+    A wap request's quit_url gets a 303; otherwise a "canceled" page links back to the
+    (unsigned) return_url, since an unsigned return would fail the merchant's verification.
+    """
+    try:
+        link = await _sandbox(request).link(link_id)
+    except TradeError as exc:
+        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=404)
+    if link.quit_url:
+        return RedirectResponse(link.quit_url, status_code=303)
+    text = "You left the cashier without paying; the order can still be paid until it expires."
+    return HTMLResponse(cashier.message("Payment canceled", text, link.return_url))

@@ -1,0 +1,274 @@
+"""The emulator's flows: issue a link, open the cashier, pay, answer server calls, expire trades.
+
+One in-memory state per process, changed only under `lock`; notifies are handed to the
+notifier after the change.
+"""
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import structlog
+
+from alipay_sandbox import biz, clock, messages
+from alipay_sandbox.faults import FaultBook
+from alipay_sandbox.notifier import Notifier, Notify, new_notify_id
+from alipay_sandbox.protocol import GatewayError
+from alipay_sandbox.trades import (
+    TRADE_CLOSED,
+    TRADE_FINISHED,
+    TRADE_SUCCESS,
+    WAIT_BUYER_PAY,
+    Link,
+    Refund,
+    Trade,
+    TradeBook,
+    TradeError,
+)
+from shared.alipay_sign import sign_params
+
+log = structlog.get_logger(__name__)
+WAP_PRODUCTS = ("QUICK_WAP_WAY", "QUICK_WAP_PAY")
+
+
+@dataclass
+class Paid:
+    trade: Trade
+    return_url: str | None
+
+
+class Sandbox:
+    def __init__(self, private_key, seller_id: str, notifier: Notifier, faults: FaultBook):
+        self.private_key = private_key
+        self.seller_id = seller_id
+        self.notifier = notifier
+        self.faults = faults
+        self.book = TradeBook()
+        self.notifies: dict[str, list[Notify]] = {}  # out_trade_no -> notifies sent
+        self.lock = asyncio.Lock()
+
+    # --- the buyer's side -------------------------------------------------------------------
+
+    async def issue_link(self, method: str, params: dict[str, str], charset: str) -> Link:
+        at = clock.now()
+        try:
+            order = biz.pay_order(method, biz.parse(params.get("biz_content")), at)
+        except biz.BizError as exc:
+            raise GatewayError("40004", "ACQ.INVALID_PARAMETER", str(exc)) from None
+        link = Link(
+            link_id=secrets.token_urlsafe(12),
+            method=method,
+            order=order,
+            app_id=params["app_id"],
+            charset=charset,
+            sign_type=params["sign_type"],
+            notify_url=params.get("notify_url") or None,
+            return_url=params.get("return_url") or None,
+            quit_url=params.get("quit_url") or None,
+            issued_at=at,
+        )
+        async with self.lock:
+            self._expire(at)
+            try:
+                self.book.issue(link)
+            except TradeError as exc:
+                raise GatewayError("40004", exc.sub_code, exc.sub_msg) from None
+        return link
+
+    async def open_cashier(self, link_id: str) -> tuple[Link, Trade]:
+        """The buyer engages: the trade exists from now on. TradeError when it cannot be paid."""
+        async with self.lock:
+            link = self._link(link_id)
+            at = clock.now()
+            self._expire(at)
+            trade = self.book.engage(link, at)
+            self._require_open(trade)
+            return link, trade
+
+    async def pay_link(self, link_id: str) -> Paid:
+        async with self.lock:
+            return self._pay(self._link(link_id))
+
+    async def pay_out_trade_no(self, out_trade_no: str) -> Paid:
+        """The test route: engage (if needed) and pay through the newest link seen for the order."""
+        async with self.lock:
+            link = self.book.latest_link.get(out_trade_no)
+            if link is None:
+                raise TradeError("ACQ.TRADE_NOT_EXIST", "交易不存在")
+            return self._pay(link)
+
+    async def link(self, link_id: str) -> Link:
+        async with self.lock:
+            return self._link(link_id)
+
+    def _link(self, link_id: str) -> Link:
+        link = self.book.links.get(link_id)
+        if link is None:
+            raise TradeError("ACQ.TRADE_NOT_EXIST", "交易不存在: unknown cashier link")
+        return link
+
+    def _require_open(self, trade: Trade) -> None:
+        if trade.status != WAIT_BUYER_PAY:
+            if trade.is_paid:
+                raise TradeError("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
+            raise TradeError("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")
+
+    def _pay(self, link: Link) -> Paid:
+        at = clock.now()
+        self._expire(at)
+        trade = self.book.engage(link, at)
+        self.book.pay(trade, at)
+        log.info("trade.paid", out_trade_no=trade.out_trade_no, trade_no=trade.trade_no)
+        fault = self.faults.for_trade(trade.out_trade_no)
+        statuses = [TRADE_FINISHED, TRADE_SUCCESS] if fault.finished_first else [TRADE_SUCCESS]
+        self._send(trade, [self._notify(trade, status, at) for status in statuses])
+        return Paid(trade, self._return_url(trade, at))
+
+    def _return_url(self, trade: Trade, at) -> str | None:
+        if not trade.link.return_url:
+            return None
+        params = messages.return_params(trade, self.seller_id, at)
+        sign_type = trade.link.sign_type
+        params["sign"] = sign_params(params, self.private_key, sign_type, trade.link.charset)
+        params["sign_type"] = sign_type
+        return add_query(trade.link.return_url, params, trade.link.charset)
+
+    # --- notifies -------------------------------------------------------------------------
+
+    def _notify(self, trade: Trade, status: str, at, refund: Refund | None = None) -> Notify:
+        fields = messages.notify_fields(trade, status, self.seller_id, new_notify_id(), at, refund)
+        return Notify(
+            notify_id=fields["notify_id"],
+            url=trade.link.notify_url or "",
+            fields=fields,
+            sign_type=trade.link.sign_type,
+            charset=trade.link.charset,
+        )
+
+    def _send(self, trade: Trade, notifies: list[Notify]) -> None:
+        self.notifies.setdefault(trade.out_trade_no, []).extend(notifies)
+        if trade.link.notify_url:
+            self.notifier.start(notifies, self.faults.for_trade(trade.out_trade_no))
+        else:
+            for notify in notifies:
+                notify.finished = True
+
+    # --- expiry ---------------------------------------------------------------------------
+
+    async def expire_due(self) -> None:
+        async with self.lock:
+            self._expire(clock.now())
+
+    def _expire(self, at) -> None:
+        for trade in self.book.expired(at):
+            log.info("trade.expired", out_trade_no=trade.out_trade_no)
+            self._closed(trade, at)
+
+    def _closed(self, trade: Trade, at) -> None:
+        # Alipay notifies TRADE_CLOSED for wap trades only; page pay notifies only payments
+        if trade.link.order.product_code in WAP_PRODUCTS:
+            self._send(trade, [self._notify(trade, TRADE_CLOSED, at)])
+
+    # --- server APIs ----------------------------------------------------------------------
+
+    async def call(self, method: str, params: dict[str, str]) -> dict:
+        """The content of a server API answer; TradeError or GatewayError for a refusal."""
+        try:
+            data = biz.parse(params.get("biz_content"))
+            out_trade_no = biz.out_trade_no(data, required=False)
+            trade_no = data.get("trade_no") or None
+            if not out_trade_no and not trade_no:
+                raise biz.BizError("out_trade_no or trade_no is required")
+            if trade_no is not None and not isinstance(trade_no, str):
+                raise biz.BizError("trade_no must be text")
+            handler = {
+                "alipay.trade.query": self._query,
+                "alipay.trade.close": self._close,
+                "alipay.trade.refund": self._refund,
+                "alipay.trade.fastpay.refund.query": self._refund_query,
+            }[method]
+            async with self.lock:
+                at = clock.now()
+                self._expire(at)
+                trade = self.book.get(out_trade_no, trade_no)
+                return handler(trade, data, at)
+        except biz.BizError as exc:
+            raise GatewayError("40004", "ACQ.INVALID_PARAMETER", str(exc)) from None
+
+    def _query(self, trade: Trade, data: dict, at) -> dict:
+        return messages.query_content(trade)
+
+    def _close(self, trade: Trade, data: dict, at) -> dict:
+        self.book.close(trade, at)
+        log.info("trade.closed", out_trade_no=trade.out_trade_no)
+        self._closed(trade, at)
+        return messages.close_content(trade)
+
+    def _refund(self, trade: Trade, data: dict, at) -> dict:
+        amount = biz.amount(data, "refund_amount")
+        out_request_no = data.get("out_request_no") or trade.out_trade_no
+        if not isinstance(out_request_no, str) or len(out_request_no) > 64:
+            raise biz.BizError("out_request_no must be text of at most 64 characters")
+        reason = biz.optional_text(data, "refund_reason", 256)
+        refund, moved = self.book.refund(trade, out_request_no, amount, reason, at)
+        if moved:
+            log.info("trade.refunded", out_trade_no=trade.out_trade_no, amount=str(amount))
+            self._send(trade, [self._notify(trade, trade.status, at, refund)])
+        return messages.refund_content(trade, refund, moved)
+
+    def _refund_query(self, trade: Trade, data: dict, at) -> dict:
+        out_request_no = data.get("out_request_no")
+        if not out_request_no or not isinstance(out_request_no, str):
+            raise biz.BizError("out_request_no is missing")
+        return messages.refund_query_content(trade, trade.refund_by_request(out_request_no))
+
+    # --- the test view --------------------------------------------------------------------
+
+    async def view(self, out_trade_no: str) -> dict | None:
+        async with self.lock:
+            self._expire(clock.now())
+            trade = self.book.trades.get(out_trade_no)
+            link = trade.link if trade else self.book.latest_link.get(out_trade_no)
+            if link is None:
+                return None
+            return trade_view(link, trade, self.notifies.get(out_trade_no, []))
+
+
+def trade_view(link: Link, trade: Trade | None, notifies: list[Notify]) -> dict:
+    order = link.order
+    view = {
+        "out_trade_no": order.out_trade_no,
+        "status": trade.status if trade else "LINK_ISSUED",
+        "trade_no": trade.trade_no if trade else None,
+        "method": link.method,
+        "product_code": order.product_code,
+        "subject": order.subject,
+        "total_amount": messages.money(order.total_amount),
+        "refund_fee": messages.money(trade.refund_fee) if trade else "0.00",
+        "deadline": (trade.deadline if trade else order.deadline).isoformat(),
+        "notify_url": link.notify_url,
+        "return_url": link.return_url,
+        "gmt_create": trade.gmt_create.isoformat() if trade else None,
+        "gmt_payment": trade.gmt_payment.isoformat() if trade and trade.gmt_payment else None,
+        "gmt_close": trade.gmt_close.isoformat() if trade and trade.gmt_close else None,
+        "buyer_id": trade.buyer_id if trade else None,
+        "refunds": [
+            {
+                "out_request_no": r.out_request_no,
+                "refund_amount": messages.money(r.refund_amount),
+                "refund_reason": r.refund_reason,
+                "gmt_refund": r.gmt_refund.isoformat(),
+            }
+            for r in (trade.refunds if trade else [])
+        ],
+        "notifies": [notify.view() for notify in notifies],
+    }
+    return view
+
+
+def add_query(url: str, params: dict[str, str], charset: str) -> str:
+    parts = urlsplit(url)
+    query = urlencode(params, encoding=charset)
+    joined = f"{parts.query}&{query}" if parts.query else query
+    return urlunsplit(parts._replace(query=joined))
