@@ -24,7 +24,9 @@ def parse_alipay_time(text: str) -> datetime:
 
 def amount(value: Decimal | str) -> str:
     """Yuan with exactly two decimals, as a string ("88.80"); refuses floats."""
-    return format_money(value if isinstance(value, Decimal) else Decimal(value))
+    if isinstance(value, float):
+        raise TypeError("an amount must not be a float")
+    return format_money(Decimal(value))
 
 
 def biz_content(fields: dict) -> str:

@@ -1,0 +1,55 @@
+"""The routes Alipay and the buyer's browser call: the notify and the return page."""
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse
+
+from payment_service.api.deps import RuntimeDep
+from payment_service.domain.notify import MAX_BODY_BYTES
+from payment_service.services.notify import handle_notify
+
+router = APIRouter(prefix="/alipay", tags=["alipay"])
+
+
+@router.post("/notify", response_class=PlainTextResponse)
+async def notify(request: Request, rt: RuntimeDep) -> PlainTextResponse:
+    """Alipay's asynchronous notify: answers exactly `success` or `fail` (text/plain)."""
+    body = await _read_limited(request, MAX_BODY_BYTES)
+    ok = await handle_notify(rt, body)
+    return PlainTextResponse("success" if ok else "fail")
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """At most limit+1 bytes: enough to know the body is too big, without reading all of it."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+@router.get("/return")
+async def return_page(request: Request, rt: RuntimeDep) -> RedirectResponse:
+    """The buyer's browser back from Alipay: a hint for the storefront, never proof of payment."""
+    items = request.query_params.multi_items()
+    params = dict(items)
+    genuine = (
+        len(params) == len(items)
+        and params.get("app_id") == rt.settings.alipay_app_id
+        and rt.alipay.verify_callback(params)
+    )
+    order_id = params.get("out_trade_no", "")
+    if not (order_id.isascii() and order_id.isalnum() and len(order_id) <= 64):
+        order_id = ""
+    target = _with_query(rt.settings.spa_result_url,
+                         {"order_id": order_id, "result": "success" if genuine else "invalid"})
+    return RedirectResponse(target, status_code=303)
+
+
+def _with_query(url: str, extra: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(extra)]))
+    return urlunsplit(parts._replace(query=query))

@@ -1,0 +1,103 @@
+"""Routes the order service calls; every one needs a signature made with SERVICE_AUTH_SECRET."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path
+from pydantic import AfterValidator, BaseModel, Field
+
+from payment_service.api.deps import RuntimeDep
+from payment_service.services.payments import close_payment, create_payment
+from payment_service.storage import records
+from payment_service.storage.tables import notifies, refunds
+from shared.errors import Problem
+from shared.money import Money, format_money
+from shared.service_auth import require_service_auth
+
+router = APIRouter(
+    prefix="/internal",
+    tags=["internal"],
+    dependencies=[Depends(require_service_auth(
+        lambda request: request.app.state.runtime.settings.service_auth_secret
+    ))],
+)
+
+ORDER_ID_PATTERN = r"^[A-Za-z0-9]{1,64}$"
+OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("pay_deadline needs a time zone (ISO-8601 with Z or an offset)")
+    return value
+
+
+class PaymentRequest(BaseModel):
+    order_id: str = Field(pattern=ORDER_ID_PATTERN)
+    amount: Annotated[Money, Field(ge=Decimal("0.01"), le=Decimal("100000000"))]
+    subject: str = Field(min_length=1, max_length=256)
+    channel: Literal["page", "wap"] = "page"
+    pay_deadline: Annotated[datetime, AfterValidator(_aware)]
+
+
+class PaymentLink(BaseModel):
+    order_id: str
+    out_trade_no: str
+    status: str
+    amount: Money
+    pay_url: str
+
+
+class CloseResult(BaseModel):
+    order_id: str
+    status: Literal["closed", "paid"]
+
+
+@router.post("/payments", response_model=PaymentLink)
+async def create(body: PaymentRequest, rt: RuntimeDep) -> PaymentLink:
+    payment, url = await create_payment(
+        rt, body.order_id, body.amount, body.subject, body.channel, body.pay_deadline
+    )
+    return PaymentLink(order_id=payment["order_id"], out_trade_no=payment["out_trade_no"],
+                       status=payment["status"], amount=payment["amount"], pay_url=url)
+
+
+@router.post("/payments/{order_id}/close", response_model=CloseResult)
+async def close(order_id: OrderId, rt: RuntimeDep) -> CloseResult:
+    return CloseResult(order_id=order_id, status=await close_payment(rt, order_id))
+
+
+@router.get("/payments/{order_id}")
+async def show(order_id: OrderId, rt: RuntimeDep) -> dict:
+    """The payment record with its notifies and refunds (for support staff and tests)."""
+    async with rt.sessions() as session:
+        payment = await records.payment_by_order(session, order_id)
+        if payment is None:
+            raise Problem(404, "payment_not_found", f"No payment for order {order_id}.")
+        notify_rows = (await session.execute(
+            sa.select(notifies).where(notifies.c.out_trade_no == payment["out_trade_no"])
+            .order_by(notifies.c.id)
+        )).mappings().all()
+        refund_rows = (await session.execute(
+            sa.select(refunds).where(refunds.c.payment_id == payment["id"]).order_by(refunds.c.id)
+        )).mappings().all()
+    return {
+        **_jsonable(payment, drop=("id",)),
+        "notifies": [_jsonable(row, drop=("raw_body",)) for row in notify_rows],
+        "refunds": [_jsonable(row, drop=("payment_id",)) for row in refund_rows],
+    }
+
+
+def _jsonable(row, drop=()) -> dict:
+    out = {}
+    for key, value in row.items():
+        if key in drop:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif hasattr(value, "quantize"):
+            value = format_money(value)
+        out[key] = value
+    return out

@@ -1,0 +1,32 @@
+"""Payment states and the moves between them.
+
+created → paid → refunded; created → closed; closed → paid (a genuine payment that lands after
+the trade was closed here: it is recorded, then refunded because its order is cancelled).
+Nothing ever moves back: a repeat or out-of-order notify cannot undo a payment.
+"""
+
+CREATED, PAID, CLOSED, REFUNDED = "created", "paid", "closed", "refunded"
+
+ALLOWED = {
+    CREATED: {PAID, CLOSED},
+    CLOSED: {PAID},
+    PAID: {REFUNDED},
+    REFUNDED: set(),
+}
+
+PAID_TRADE_STATUSES = ("TRADE_SUCCESS", "TRADE_FINISHED")
+LATE_PAYMENT_REASON = "paid after the order was cancelled"
+
+
+def sources_of(target: str) -> tuple[str, ...]:
+    """The statuses a payment may be in to move to `target` (used in guarded UPDATEs)."""
+    return tuple(sorted(state for state, targets in ALLOWED.items() if target in targets))
+
+
+def is_paid_status(trade_status: str | None) -> bool:
+    return trade_status in PAID_TRADE_STATUSES
+
+
+def refund_request_no(out_trade_no: str) -> str:
+    """Stable per payment, so a retried refund can never refund twice."""
+    return f"{out_trade_no}R1"

@@ -1,0 +1,72 @@
+"""The payment service app: create_app() and a module-level `app` for uvicorn.
+
+Settings and keys are read when the app starts (lifespan), so importing this module never
+fails; a key that does not load stops the start-up with a message naming the variable.
+"""
+
+import asyncio
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from payment_service.alipay import AlipayClient, AlipayConfig
+from payment_service.api import alipay, health, internal
+from payment_service.services.background import every, stop
+from payment_service.services.reconcile import reconcile_once
+from payment_service.services.relay import relay_once
+from payment_service.services.runtime import Runtime
+from payment_service.settings import PaymentSettings
+from shared.db import create_engine, session_factory
+from shared.errors import install_problem_handlers
+from shared.http import internal_client
+from shared.logging import RequestIdMiddleware, configure_logging
+
+
+def alipay_client(settings: PaymentSettings) -> AlipayClient:
+    return AlipayClient(AlipayConfig(
+        app_id=settings.alipay_app_id,
+        app_private_key=settings.alipay_app_private_key,
+        alipay_public_key=settings.alipay_public_key,
+        gateway_url=settings.alipay_gateway_url,
+        sign_type=settings.alipay_sign_type,
+        timeout_seconds=settings.alipay_timeout_seconds,
+    ))
+
+
+def create_app(settings: PaymentSettings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        current = settings or PaymentSettings()
+        configure_logging("payment", json=current.log_json)
+        client = alipay_client(current)  # fails here, at start-up, on a bad key
+        engine = create_engine(current.database_url)
+        rt = Runtime(
+            settings=current, engine=engine, sessions=session_factory(engine), alipay=client,
+            order_service=internal_client(current.order_service_url, current.service_auth_secret,
+                                          current.order_service_timeout_seconds),
+        )
+        app.state.runtime = rt
+        tasks = [
+            asyncio.create_task(every(current.relay_interval_seconds, "relay",
+                                      lambda: relay_once(rt))),
+            asyncio.create_task(every(current.reconcile_interval_seconds, "reconcile",
+                                      lambda: reconcile_once(rt))),
+        ]
+        try:
+            yield
+        finally:
+            await stop(tasks)
+            await rt.order_service.aclose()
+            await client.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="Payment service", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(internal.router)
+    app.include_router(alipay.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,120 @@
+"""Create a payment (and its link), close it, and apply a trade's state as Alipay reports it."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from payment_service.alipay import AlipayError, TradeNotExist, TradeStatusError
+from payment_service.alipay.params import parse_alipay_time
+from payment_service.domain import payments as states
+from payment_service.services.runtime import Runtime
+from payment_service.storage import records
+from payment_service.storage.tables import payments, utcnow
+from shared.errors import Problem
+
+log = structlog.get_logger(__name__)
+
+
+async def create_payment(
+    rt: Runtime, order_id: str, amount: Decimal, subject: str, channel: str,
+    pay_deadline: datetime,
+) -> tuple[dict, str]:
+    """The order's one payment and a fresh pay link; the same order twice gives the same payment."""
+    async with rt.sessions.begin() as session:
+        try:
+            async with session.begin_nested():
+                await session.execute(sa.insert(payments).values(
+                    order_id=order_id, out_trade_no=order_id, amount=amount, subject=subject,
+                    channel=channel, status=states.CREATED, pay_deadline=pay_deadline,
+                    created_at=utcnow(),
+                ))
+        except IntegrityError:
+            pass  # already there: read it back and compare below
+        payment = await records.payment_by_order(session, order_id)
+        if payment["amount"] != amount:
+            raise Problem(409, "amount_mismatch",
+                          f"Order {order_id} already has a payment of {payment['amount']}.")
+        if payment["status"] != states.CREATED:
+            raise Problem(409, "payment_not_open",
+                          f"The payment of order {order_id} is {payment['status']}.")
+        if payment["channel"] != channel:
+            await session.execute(sa.update(payments).where(payments.c.id == payment["id"])
+                                  .values(channel=channel))
+    if payment["pay_deadline"] <= datetime.now(UTC):
+        raise Problem(409, "payment_not_open", f"The pay deadline of order {order_id} has passed.")
+    url = rt.alipay.pay_url(
+        channel, payment["out_trade_no"], payment["amount"], payment["subject"],
+        time_expire=payment["pay_deadline"], notify_url=rt.settings.notify_url,
+        return_url=rt.settings.return_url,
+    )
+    return dict(payment, channel=channel), url
+
+
+async def apply_trade(rt: Runtime, payment, trade: dict) -> bool:
+    """Apply what alipay.trade.query says, as a notify would: paid (once) when it was paid."""
+    if not states.is_paid_status(trade.get("trade_status")):
+        return False
+    if Decimal(str(trade.get("total_amount", "0"))) != payment["amount"]:
+        log.error("query_amount_mismatch", out_trade_no=payment["out_trade_no"],
+                  total_amount=trade.get("total_amount"))
+        return False
+    paid_at = _paid_time(trade.get("send_pay_date"))
+    async with rt.sessions.begin() as session:
+        applied = await records.mark_paid(session, payment, trade["trade_no"], paid_at)
+    if applied:
+        log.info("payment_paid", out_trade_no=payment["out_trade_no"], source="query")
+    return True
+
+
+def _paid_time(text: str | None) -> datetime | None:
+    try:
+        return parse_alipay_time(text) if text else None
+    except ValueError:
+        return None
+
+
+async def close_payment(rt: Runtime, order_id: str) -> str:
+    """`closed` or `paid`: asks Alipay first, so a trade paid at the last moment is not lost."""
+    async with rt.sessions.begin() as session:
+        payment = await records.payment_by_order(session, order_id)
+    if payment is None:
+        return states.CLOSED
+    if payment["status"] == states.PAID:
+        return states.PAID
+    if payment["status"] in (states.CLOSED, states.REFUNDED):
+        return states.CLOSED
+    try:
+        if await _paid_at_alipay(rt, payment):
+            return states.PAID
+    except AlipayError as exc:
+        raise Problem(503, "alipay_unavailable", f"Alipay could not be asked: {exc}") from exc
+    async with rt.sessions.begin() as session:
+        if await records.move(session, payment["id"], states.CLOSED, closed_at=utcnow()):
+            return states.CLOSED
+        current = await records.payment_by_id(session, payment["id"])
+    # a notify marked it paid while we were closing
+    return states.PAID if current["status"] == states.PAID else states.CLOSED
+
+
+async def _paid_at_alipay(rt: Runtime, payment) -> bool:
+    """True when Alipay says paid (then recorded); otherwise the trade is closed there."""
+    out_trade_no = payment["out_trade_no"]
+    try:
+        trade = await rt.alipay.query(out_trade_no)
+    except TradeNotExist:
+        return False  # the buyer never reached the cashier: nothing to close at Alipay
+    if await apply_trade(rt, payment, trade):
+        return True
+    if trade.get("trade_status") != "WAIT_BUYER_PAY":
+        return False
+    try:
+        await rt.alipay.close(out_trade_no)
+    except TradeNotExist:
+        return False
+    except TradeStatusError:
+        # paid (or closed) between our query and our close: ask again
+        return await apply_trade(rt, payment, await rt.alipay.query(out_trade_no))
+    return False

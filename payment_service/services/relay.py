@@ -1,0 +1,100 @@
+"""The outbox relay: delivers "paid" events to the order service until it acknowledges them.
+
+Rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL) and leased by pushing their
+next_attempt_at forward before the HTTP call, so any number of replicas can run the relay and a
+crash mid-delivery only delays the event. The order service applies an event once, so a
+redelivery is harmless.
+"""
+
+from datetime import timedelta
+
+import httpx
+import sqlalchemy as sa
+import structlog
+
+from payment_service.alipay import AlipayError
+from payment_service.services.refunds import refund_late_payment
+from payment_service.services.runtime import Runtime
+from payment_service.storage.tables import outbox, utcnow
+from shared.db import is_sqlite
+
+log = structlog.get_logger(__name__)
+
+BATCH = 20
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF_SECONDS = 300
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+async def claim_due(rt: Runtime) -> list:
+    now = utcnow()
+    query = (
+        sa.select(outbox)
+        .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
+        .order_by(outbox.c.next_attempt_at)
+        .limit(BATCH)
+    )
+    if not is_sqlite(rt.settings.database_url):
+        query = query.with_for_update(skip_locked=True)
+    async with rt.sessions.begin() as session:
+        rows = (await session.execute(query)).mappings().all()
+        if rows:
+            await session.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_([row["id"] for row in rows]))
+                .values(attempts=outbox.c.attempts + 1, next_attempt_at=now + LEASE)
+            )
+    return rows
+
+
+async def relay_once(rt: Runtime) -> int:
+    """Deliver what is due; the number of events acknowledged."""
+    delivered = 0
+    for row in await claim_due(rt):
+        error = await _deliver(rt, row)
+        async with rt.sessions.begin() as session:
+            values = (
+                {"delivered_at": utcnow(), "last_error": None}
+                if error is None
+                else {"next_attempt_at": utcnow() + backoff(row["attempts"] + 1),
+                      "last_error": error[:1000]}
+            )
+            await session.execute(sa.update(outbox).where(outbox.c.id == row["id"]).values(values))
+        delivered += error is None
+    return delivered
+
+
+async def _deliver(rt: Runtime, row) -> str | None:
+    """None when the order service acknowledged the event (or the late payment was refunded)."""
+    payload = row["payload"]
+    order_id = payload["order_id"]
+    try:
+        response = await rt.order_service.post(
+            f"/internal/orders/{order_id}/payment-events", json=payload
+        )
+    except httpx.HTTPError as exc:
+        log.warning("relay_unreachable", order_id=order_id, error=repr(exc))
+        return f"order service unreachable: {exc!r}"
+    if response.status_code == 200:
+        log.info("relay_delivered", order_id=order_id, event_id=row["id"])
+        return None
+    if response.status_code == 409 and _code(response) == "order_canceled":
+        try:
+            await refund_late_payment(rt, order_id)
+        except AlipayError as exc:
+            log.warning("refund_failed", order_id=order_id, error=str(exc))
+            return f"refund failed: {exc}"
+        return None
+    log.warning("relay_refused", order_id=order_id, status=response.status_code,
+                body=response.text[:300])
+    return f"order service answered {response.status_code}: {response.text[:300]}"
+
+
+def _code(response: httpx.Response) -> str | None:
+    try:
+        return response.json().get("code")
+    except ValueError:
+        return None

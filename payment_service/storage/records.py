@@ -1,0 +1,117 @@
+"""Reads and guarded writes of payment rows; each takes the caller's session (its transaction)."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payment_service.domain import payments as states
+from payment_service.storage.tables import notifies, outbox, payments, refunds, utcnow
+from shared.money import format_money
+
+PAID_TOPIC = "payment.paid"
+
+
+async def payment_by_order(session: AsyncSession, order_id: str, lock: bool = False):
+    query = sa.select(payments).where(payments.c.order_id == order_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).mappings().first()
+
+
+async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str):
+    query = sa.select(payments).where(payments.c.out_trade_no == out_trade_no)
+    return (await session.execute(query)).mappings().first()
+
+
+async def payment_by_id(session: AsyncSession, payment_id: int):
+    query = sa.select(payments).where(payments.c.id == payment_id)
+    return (await session.execute(query)).mappings().first()
+
+
+async def move(session: AsyncSession, payment_id: int, target: str, **values) -> bool:
+    """Guarded transition: applies only from an allowed source status; False if it did not."""
+    result = await session.execute(
+        sa.update(payments)
+        .where(payments.c.id == payment_id, payments.c.status.in_(states.sources_of(target)))
+        .values(status=target, **values)
+    )
+    return result.rowcount == 1
+
+
+async def mark_paid(
+    session: AsyncSession, payment, trade_no: str, paid_at: datetime | None
+) -> bool:
+    """Paid once, with its "paid" outbox event in the same transaction. False if already paid."""
+    paid_at = paid_at or utcnow()
+    if not await move(session, payment["id"], states.PAID, trade_no=trade_no, paid_at=paid_at):
+        return False
+    event_id = str(uuid.uuid4())
+    payload = {
+        "event_id": event_id,
+        "type": "paid",
+        "order_id": payment["order_id"],
+        "amount": format_money(payment["amount"]),
+        "trade_no": trade_no,
+        "paid_at": paid_at.isoformat(),
+    }
+    now = utcnow()
+    await session.execute(
+        sa.insert(outbox).values(
+            id=event_id, topic=PAID_TOPIC, payload=payload, created_at=now, next_attempt_at=now
+        )
+    )
+    return True
+
+
+async def record_notify(session: AsyncSession, body: bytes, verified: bool, outcome: str,
+                        params: dict | None) -> None:
+    params = params or {}
+    try:
+        text = body.decode(params.get("charset") or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        text = None
+    await session.execute(
+        sa.insert(notifies).values(
+            received_at=utcnow(),
+            raw_body=body,
+            raw_text=text,
+            verified=verified,
+            outcome=outcome,
+            notify_id=(params.get("notify_id") or None) and params["notify_id"][:128],
+            out_trade_no=(params.get("out_trade_no") or None) and params["out_trade_no"][:64],
+            trade_status=(params.get("trade_status") or None) and params["trade_status"][:32],
+        )
+    )
+
+
+async def refund_of(session: AsyncSession, out_request_no: str):
+    query = sa.select(refunds).where(refunds.c.out_request_no == out_request_no)
+    return (await session.execute(query)).mappings().first()
+
+
+async def ensure_refund(session: AsyncSession, payment, out_request_no: str, amount: Decimal,
+                        reason: str):
+    """The refund row for this request number, created as `requested` the first time."""
+    existing = await refund_of(session, out_request_no)
+    if existing:
+        return existing
+    await session.execute(
+        sa.insert(refunds).values(
+            payment_id=payment["id"], out_request_no=out_request_no, amount=amount,
+            reason=reason, status="requested", created_at=utcnow(),
+        )
+    )
+    return await refund_of(session, out_request_no)
+
+
+async def complete_refund(session: AsyncSession, refund, payment) -> None:
+    now = utcnow()
+    await session.execute(
+        sa.update(refunds)
+        .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
+        .values(status="succeeded", refunded_at=now)
+    )
+    await move(session, payment["id"], states.REFUNDED, refunded_amount=refund["amount"])
