@@ -1,0 +1,65 @@
+"""`python -m order_service migrate` and `python -m order_service load-catalog FILE.json`."""
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from pydantic import TypeAdapter, ValidationError
+
+from order_service.services.catalog import CatalogEntry, load_catalog
+from order_service.settings import OrderSettings
+from order_service.storage.database import open_engine
+from shared.db import session_factory
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "order"
+
+
+def migrate(database_url: str | None = None) -> None:
+    """Upgrade the order database to head (runs its own event loop: call it from a thread)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = database_url or OrderSettings().database_url
+    command.upgrade(config, "head")
+
+
+def read_catalog(path: str) -> list[CatalogEntry]:
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    return TypeAdapter(list[CatalogEntry]).validate_python(data)
+
+
+async def load_catalog_file(path: str, database_url: str | None = None) -> dict[str, int]:
+    entries = read_catalog(path)
+    engine = open_engine(database_url or OrderSettings().database_url)
+    try:
+        return await load_catalog(session_factory(engine), entries)
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m order_service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the order database to the latest schema")
+    loader = commands.add_parser("load-catalog", help="create or update SKUs from a JSON array")
+    loader.add_argument("file")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        migrate()
+        print("order database migrated to head")
+        return 0
+    try:
+        counts = asyncio.run(load_catalog_file(args.file))
+    except (OSError, ValueError, ValidationError) as exc:
+        print(f"load-catalog: {exc}", file=sys.stderr)
+        return 1
+    print(f"catalog loaded: {counts['created']} created, {counts['updated']} updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

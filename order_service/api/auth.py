@@ -1,0 +1,29 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+from order_service.api.deps import SessionsDep, SettingsDep
+from order_service.api.schemas import RegisterBody, TokenOut, UserOut
+from order_service.services import users
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/register", status_code=201, response_model=UserOut)
+async def register(body: RegisterBody, sessions: SessionsDep):
+    return await users.register(sessions, body.username, body.password)
+
+
+@router.post("/token", response_model=TokenOut)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    sessions: SessionsDep,
+    settings: SettingsDep,
+):
+    user_id = await users.authenticate(sessions, form.username, form.password)
+    return {
+        "access_token": users.issue_token(user_id, settings.jwt_secret, settings.token_ttl_seconds),
+        "token_type": "bearer",
+        "expires_in": settings.token_ttl_seconds,
+    }

@@ -1,0 +1,56 @@
+"""Dependencies shared by the routers: resources from app.state and the current user."""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from order_service.clients.payment import PaymentClient
+from order_service.services.users import user_exists, user_id_from_token
+from order_service.settings import OrderSettings
+from order_service.storage.cart import CartStore
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def _settings(request: Request) -> OrderSettings:
+    return request.app.state.settings
+
+
+def _sessions(request: Request) -> async_sessionmaker:
+    return request.app.state.sessions
+
+
+def _cart(request: Request) -> CartStore:
+    return request.app.state.cart
+
+
+def _payments(request: Request) -> PaymentClient:
+    return request.app.state.payments
+
+
+SettingsDep = Annotated[OrderSettings, Depends(_settings)]
+SessionsDep = Annotated[async_sessionmaker, Depends(_sessions)]
+CartDep = Annotated[CartStore, Depends(_cart)]
+PaymentsDep = Annotated[PaymentClient, Depends(_payments)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _current_user(
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    token: Annotated[str | None, Depends(_bearer)],
+) -> int:
+    if not token:
+        raise _unauthorized("Log in first: this route needs a bearer token.")
+    user_id = user_id_from_token(token, settings.jwt_secret)
+    if user_id is None or not await user_exists(sessions, user_id):
+        raise _unauthorized("The bearer token is invalid or expired.")
+    return user_id
+
+
+CurrentUser = Annotated[int, Depends(_current_user)]

@@ -1,0 +1,35 @@
+"""Routes the payment service calls; every one needs a request signed with SERVICE_AUTH_SECRET."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from order_service.api.deps import SessionsDep
+from order_service.api.schemas import PaymentEventBody, PaymentEventOut
+from order_service.services import lifecycle
+from shared.errors import Problem
+from shared.service_auth import require_service_auth
+
+router = APIRouter(
+    prefix="/internal",
+    tags=["internal"],
+    dependencies=[
+        Depends(
+            require_service_auth(lambda request: request.app.state.settings.service_auth_secret)
+        )
+    ],
+)
+
+
+@router.post("/orders/{order_id}/payment-events", response_model=PaymentEventOut)
+async def payment_event(
+    order_id: Annotated[str, Path(min_length=1, max_length=64)],
+    body: PaymentEventBody,
+    sessions: SessionsDep,
+):
+    if body.order_id != order_id:
+        raise Problem(422, "order_id_mismatch", "The event's order_id differs from the path.")
+    result = await lifecycle.apply_payment_event(
+        sessions, order_id, body.amount, body.trade_no, body.paid_at
+    )
+    return {"result": result}

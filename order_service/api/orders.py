@@ -1,0 +1,77 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Path, Request, Response
+
+from order_service.api.deps import CartDep, CurrentUser, PaymentsDep, SessionsDep, SettingsDep
+from order_service.api.schemas import OrderBody, OrderList, OrderOut, PaymentBody, PaymentLinkOut
+from order_service.services import lifecycle, orders_read
+from order_service.services.checkout import OrderRequest, place_order
+
+router = APIRouter(prefix="/api/orders", tags=["orders"])
+OrderId = Annotated[str, Path(min_length=1, max_length=64)]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+]
+
+
+@router.post("", status_code=201, response_model=OrderOut)
+async def create_order(
+    body: OrderBody,
+    request: Request,
+    response: Response,
+    user_id: CurrentUser,
+    sessions: SessionsDep,
+    cart: CartDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+):
+    order_request = OrderRequest(
+        user_id=user_id,
+        address_id=body.address_id,
+        pay_method=body.pay_method,
+        items=[(item.sku_id, item.count) for item in body.items] if body.items else None,
+        body=body.model_dump(mode="json"),
+    )
+    placed = await place_order(
+        sessions,
+        cart,
+        order_request,
+        freight=settings.freight,
+        pay_timeout_seconds=settings.pay_timeout_seconds,
+        idempotency_key=idempotency_key,
+        hooks=request.app.state.checkout_hooks,
+    )
+    if placed.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return placed.order
+
+
+@router.get("", response_model=OrderList)
+async def list_orders(user_id: CurrentUser, sessions: SessionsDep):
+    async with sessions() as session:
+        return {"items": await orders_read.list_orders(session, user_id)}
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+async def get_order(order_id: OrderId, user_id: CurrentUser, sessions: SessionsDep):
+    async with sessions() as session:
+        return await orders_read.load_order(session, order_id, user_id)
+
+
+@router.post("/{order_id}/payment", response_model=PaymentLinkOut)
+async def create_payment_link(
+    order_id: OrderId,
+    user_id: CurrentUser,
+    sessions: SessionsDep,
+    payments: PaymentsDep,
+    body: Annotated[PaymentBody | None, Body()] = None,
+):
+    channel = (body or PaymentBody()).channel
+    return {"pay_url": await lifecycle.payment_link(sessions, payments, user_id, order_id, channel)}
+
+
+@router.post("/{order_id}/cancel", response_model=OrderOut)
+async def cancel_order(
+    order_id: OrderId, user_id: CurrentUser, sessions: SessionsDep, payments: PaymentsDep
+):
+    return await lifecycle.cancel_by_user(sessions, payments, user_id, order_id)

@@ -1,0 +1,146 @@
+"""Request and response bodies of the public API."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from order_service.domain.states import PayMethod
+from shared.money import Money
+
+MAX_COUNT = 9999  # per line; larger counts are refused as malformed, never reach the database
+MAX_DB_ID = 2**31 - 1
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields and type coercions ("5" for 5, 1.0, true) are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterBody(Strict):
+    username: StrictStr = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@+-]+$")
+    password: StrictStr = Field(min_length=6, max_length=128)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class SkuOut(BaseModel):
+    id: int
+    name: str
+    price: Money
+    stock: int
+    sales: int
+
+
+class SkuPage(BaseModel):
+    items: list[SkuOut]
+    total: int
+
+
+class AddressBody(Strict):
+    receiver: StrictStr = Field(min_length=1, max_length=50)
+    mobile: StrictStr = Field(pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
+    province: StrictStr = Field(min_length=1, max_length=50)
+    city: StrictStr = Field(min_length=1, max_length=50)
+    district: StrictStr = Field(min_length=1, max_length=50)
+    place: StrictStr = Field(min_length=1, max_length=200)
+
+
+class AddressOut(BaseModel):
+    id: int
+    receiver: str
+    mobile: str
+    province: str
+    city: str
+    district: str
+    place: str
+
+
+class AddressList(BaseModel):
+    items: list[AddressOut]
+
+
+class CartItemBody(Strict):
+    count: StrictInt = Field(ge=1, le=MAX_COUNT)
+    selected: StrictBool = True
+
+
+class CartItemOut(BaseModel):
+    sku_id: int
+    name: str
+    price: Money
+    count: int
+    selected: bool
+
+
+class CartOut(BaseModel):
+    items: list[CartItemOut]
+
+
+class OrderItemBody(Strict):
+    sku_id: StrictInt = Field(gt=0, le=MAX_DB_ID)
+    count: StrictInt = Field(ge=1, le=MAX_COUNT)
+
+
+class OrderBody(Strict):
+    address_id: StrictInt = Field(gt=0, le=MAX_DB_ID)
+    pay_method: PayMethod
+    items: list[OrderItemBody] | None = Field(None, min_length=1, max_length=100)
+
+
+class OrderItemOut(BaseModel):
+    sku_id: int
+    name: str
+    count: int
+    price: Money
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    status: str
+    pay_method: str
+    address_id: int
+    total_count: int
+    freight: Money
+    total_amount: Money
+    items: list[OrderItemOut]
+    created_at: datetime
+    pay_deadline: datetime | None
+    paid_at: datetime | None
+    canceled_at: datetime | None
+    cancel_reason: str | None
+
+
+class OrderList(BaseModel):
+    items: list[OrderOut]
+
+
+class PaymentBody(Strict):
+    channel: Literal["page", "wap"] = "page"
+
+
+class PaymentLinkOut(BaseModel):
+    pay_url: str
+
+
+class PaymentEventBody(BaseModel):
+    event_id: str = Field(min_length=1, max_length=100)
+    type: Literal["paid"]
+    order_id: str = Field(min_length=1, max_length=64)
+    amount: Money
+    trade_no: str = Field(min_length=1, max_length=64)
+    paid_at: datetime
+
+
+class PaymentEventOut(BaseModel):
+    result: Literal["applied", "already_applied"]

@@ -1,0 +1,79 @@
+"""The payment service, called over signed internal HTTP (never inside a database transaction)."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import httpx
+import structlog
+
+from order_service.domain.errors import Conflict, PaymentUnavailable
+from shared.http import internal_client
+from shared.money import format_money
+
+log = structlog.get_logger(__name__)
+
+
+class PaymentClient:
+    def __init__(self, base_url: str, secret: str, timeout: float):
+        self.http = internal_client(base_url, secret, timeout)
+
+    async def create_payment(
+        self, order_id: str, amount: Decimal, subject: str, channel: str, pay_deadline: datetime
+    ) -> str:
+        """The pay_url of the order's payment; 409 payment_not_open when it is paid or closed."""
+        body = {
+            "order_id": order_id,
+            "amount": format_money(amount),
+            "subject": subject,
+            "channel": channel,
+            "pay_deadline": pay_deadline.isoformat(),
+        }
+        response = await self._post("/internal/payments", body)
+        if response.status_code == 409:
+            code = _problem_code(response)
+            log.warning("payment_refused", order_id=order_id, code=code)
+            raise Conflict("order_not_payable", "This order cannot be paid now.", reason=code)
+        return self._json(response)["pay_url"]
+
+    async def close_payment(self, order_id: str) -> str:
+        """`closed` (no payment can succeed any more) or `paid` (Alipay says it was paid)."""
+        response = await self._post(f"/internal/payments/{order_id}/close", {})
+        status = self._json(response).get("status")
+        if status not in ("closed", "paid"):
+            log.error("payment_close_unexpected", order_id=order_id, status=status)
+            raise PaymentUnavailable("The payment service gave an unexpected answer.")
+        return status
+
+    async def _post(self, path: str, body: dict) -> httpx.Response:
+        try:
+            response = await self.http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            log.warning("payment_service_unreachable", path=path, error=repr(exc))
+            raise PaymentUnavailable(
+                "The payment service is unavailable; try again shortly."
+            ) from exc
+        if response.status_code >= 500:
+            log.warning("payment_service_error", path=path, status=response.status_code)
+            raise PaymentUnavailable("The payment service is unavailable; try again shortly.")
+        return response
+
+    def _json(self, response: httpx.Response) -> dict:
+        if response.status_code != 200:
+            log.error(
+                "payment_service_refused", status=response.status_code, body=response.text[:500]
+            )
+            raise PaymentUnavailable("The payment service refused the request.")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PaymentUnavailable("The payment service gave an unreadable answer.") from exc
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _problem_code(response: httpx.Response) -> str | None:
+    try:
+        return response.json().get("code")
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Pure order logic: states and transitions, totals, order ids, domain errors. No I/O here."""

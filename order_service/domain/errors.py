@@ -1,0 +1,59 @@
+"""Domain errors: a stable machine `code` and a sentence. The API maps each class to a status."""
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    def __init__(self, code: str, detail: str, **extra):
+        super().__init__(detail, **extra)
+        self.code = code
+
+
+class Conflict(DomainError):
+    def __init__(self, code: str, detail: str, **extra):
+        super().__init__(detail, **extra)
+        self.code = code
+
+
+class InsufficientStock(Conflict):
+    def __init__(self, sku_id: int):
+        super().__init__("insufficient_stock", f"Not enough stock for sku {sku_id}.", sku_id=sku_id)
+
+
+class StockContention(Conflict):
+    def __init__(self):
+        super().__init__(
+            "stock_contention", "Too many buyers for the same items right now; please retry."
+        )
+
+
+class EmptyCart(DomainError):
+    code = "empty_cart"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+
+
+class PaymentUnavailable(DomainError):
+    code = "payment_unavailable"
+
+
+class InvalidTransition(Conflict):
+    """A status change the order state machine does not allow."""
+
+    def __init__(self, code: str, current: str, target: str):
+        super().__init__(
+            code, f"An order that is {current} cannot become {target}.", status=current
+        )

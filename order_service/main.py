@@ -1,0 +1,85 @@
+"""The order service app: `uvicorn order_service.main:app`.
+
+`create_app()` reads no settings until the lifespan starts, so importing this module is safe
+in any environment; the lifespan opens the database engine, the cart store and the payment
+client, starts the expiry sweeper, and closes all of it (sweeper cancelled and awaited) on
+shutdown.
+"""
+
+import asyncio
+import contextlib
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import make_asgi_app
+
+from order_service.api import addresses, auth, cart, catalog, health, internal, orders
+from order_service.api.errors import install_domain_errors
+from order_service.clients.payment import PaymentClient
+from order_service.services.checkout import CheckoutHooks
+from order_service.services.sweeper import run_sweeper
+from order_service.settings import OrderSettings
+from order_service.storage.cart import open_cart_store
+from order_service.storage.database import open_engine
+from shared.db import session_factory
+from shared.errors import install_problem_handlers
+from shared.logging import RequestIdMiddleware, configure_logging
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def _lease_seconds(settings: OrderSettings) -> float:
+    # Long enough for one close call (connect + read) and the cancel after it.
+    return settings.payment_timeout_seconds * 3 + 5
+
+
+def create_app(settings: OrderSettings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        resolved = settings or OrderSettings()
+        configure_logging("order", json=resolved.log_json)
+        engine = open_engine(resolved.database_url, resolved.db_pool_size, resolved.db_max_overflow)
+        app.state.settings = resolved
+        app.state.sessions = session_factory(engine)
+        app.state.cart = open_cart_store(resolved.redis_url)
+        app.state.payments = PaymentClient(
+            resolved.payment_service_url,
+            resolved.service_auth_secret,
+            resolved.payment_timeout_seconds,
+        )
+        sweeper = asyncio.create_task(
+            run_sweeper(
+                app.state.sessions,
+                app.state.payments,
+                resolved.sweep_interval_seconds,
+                _lease_seconds(resolved),
+            ),
+            name="order-expiry-sweeper",
+        )
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await app.state.payments.aclose()
+            await app.state.cart.close()
+            await engine.dispose()
+
+    app = FastAPI(title="Order service", version="0.1.0", lifespan=lifespan)
+    app.state.checkout_hooks = CheckoutHooks()
+    app.add_middleware(RequestIdMiddleware)
+    install_problem_handlers(app)
+    install_domain_errors(app)
+    for module in (health, auth, catalog, addresses, cart, orders, internal):
+        app.include_router(module.router)
+    app.mount("/metrics", make_asgi_app())
+    if WEB_DIR.is_dir():
+        # Last, so every API route above wins over a static file of the same path.
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""The flows: users, catalog, checkout, cancel and expiry, payment link and events."""

@@ -1,0 +1,101 @@
+"""Reading SKUs, and loading or updating the catalog from a JSON file (`load-catalog`)."""
+
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from order_service.domain.errors import NotFound
+from order_service.storage.tables import goods, skus
+from shared.money import Money
+
+
+class CatalogEntry(BaseModel):
+    id: int | None = Field(None, gt=0)
+    name: str = Field(min_length=1, max_length=100)
+    price: Money = Field(ge=Decimal("0"))
+    stock: int = Field(ge=0)
+    goods: str | None = Field(None, min_length=1, max_length=100)
+
+
+SKU_COLUMNS = (skus.c.id, skus.c.name, skus.c.price, skus.c.stock, skus.c.sales)
+
+
+def sku_view(row) -> dict:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "price": row.price,
+        "stock": row.stock,
+        "sales": row.sales,
+    }
+
+
+async def list_skus(sessions: async_sessionmaker, offset: int, limit: int) -> dict:
+    async with sessions() as session:
+        total = await session.scalar(select(func.count()).select_from(skus))
+        rows = await session.execute(
+            select(*SKU_COLUMNS).order_by(skus.c.id).offset(offset).limit(limit)
+        )
+        return {"items": [sku_view(row) for row in rows], "total": total}
+
+
+async def get_sku(sessions: async_sessionmaker, sku_id: int) -> dict:
+    async with sessions() as session:
+        row = (await session.execute(select(*SKU_COLUMNS).where(skus.c.id == sku_id))).first()
+    if row is None:
+        raise NotFound("sku_not_found", f"There is no sku {sku_id}.", sku_id=sku_id)
+    return sku_view(row)
+
+
+async def skus_by_id(session: AsyncSession, sku_ids: list[int]) -> dict[int, object]:
+    rows = await session.execute(select(*SKU_COLUMNS).where(skus.c.id.in_(sku_ids)))
+    return {row.id: row for row in rows}
+
+
+async def _goods_id(session: AsyncSession, name: str) -> int:
+    found = await session.scalar(select(goods.c.id).where(goods.c.name == name))
+    if found is not None:
+        return found
+    return await session.scalar(insert(goods).values(name=name, sales=0).returning(goods.c.id))
+
+
+async def _upsert(session: AsyncSession, entry: CatalogEntry) -> str:
+    existing = None
+    if entry.id is None:  # without an id, a sku of the same name is updated (re-runnable file)
+        found = (await session.execute(select(skus.c.id).where(skus.c.name == entry.name))).all()
+        if len(found) == 1:
+            entry = entry.model_copy(update={"id": found[0].id})
+    if entry.id is not None:
+        existing = (
+            await session.execute(select(skus.c.goods_id).where(skus.c.id == entry.id))
+        ).first()
+    values = {"name": entry.name, "price": entry.price, "stock": entry.stock}
+    if existing is not None:
+        if entry.goods:
+            values["goods_id"] = await _goods_id(session, entry.goods)
+        await session.execute(update(skus).where(skus.c.id == entry.id).values(**values))
+        return "updated"
+    values["goods_id"] = await _goods_id(session, entry.goods or entry.name)
+    if entry.id is not None:
+        values["id"] = entry.id
+    await session.execute(insert(skus).values(sales=0, **values))
+    return "created"
+
+
+async def load_catalog(sessions: async_sessionmaker, entries: list[CatalogEntry]) -> dict[str, int]:
+    """Creates or updates every entry in one transaction: a bad file changes nothing."""
+    counts = {"created": 0, "updated": 0}
+    async with sessions() as session, session.begin():
+        for entry in entries:
+            counts[await _upsert(session, entry)] += 1
+        if session.bind.dialect.name == "postgresql":
+            # Explicit ids do not advance the sequence; move it past them for later inserts.
+            await session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('skus', 'id'), "
+                    "GREATEST((SELECT COALESCE(MAX(id), 0) FROM skus), 1))"
+                )
+            )
+    return counts

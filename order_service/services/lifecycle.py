@@ -1,0 +1,169 @@
+"""After checkout: the payment link, paid events, cancellation by the user and by expiry.
+
+Every status change is a guarded `UPDATE orders ... WHERE status = 'unpaid'`, so of two racing
+changes (a paid event and a cancel, two sweeper replicas, a user's double click) exactly one
+applies. Calls to the payment service happen outside any database transaction.
+"""
+
+from datetime import datetime
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from order_service import metrics
+from order_service.clients.payment import PaymentClient
+from order_service.domain.errors import Conflict
+from order_service.domain.states import (
+    PAID_STATUSES,
+    OrderStatus,
+    PayMethod,
+    ensure_cancelable,
+    ensure_payable,
+)
+from order_service.services.checkout import add_goods_sales
+from order_service.services.orders_read import find_order, load_order, not_found
+from order_service.storage.database import now_utc
+from order_service.storage.tables import order_lines, orders, skus
+from shared.money import to_money
+
+log = structlog.get_logger(__name__)
+UNPAID = OrderStatus.UNPAID.value
+
+
+async def payment_link(
+    sessions: async_sessionmaker, payments: PaymentClient, user_id: int, order_id: str, channel: str
+) -> str:
+    async with sessions() as session:
+        order = await load_order(session, order_id, user_id)
+    ensure_payable(order["status"], order["pay_method"])
+    if order["pay_deadline"] <= now_utc():
+        raise Conflict("order_not_payable", "This order is past its payment deadline.")
+    subject = ", ".join(item["name"] for item in order["items"])[:128]
+    return await payments.create_payment(
+        order_id, order["total_amount"], subject, channel, order["pay_deadline"]
+    )
+
+
+async def apply_payment_event(
+    sessions: async_sessionmaker, order_id: str, amount, trade_no: str, paid_at: datetime
+) -> str:
+    """`applied` the first time, `already_applied` after; 409 for a cancelled order."""
+    async with sessions() as session, session.begin():
+        row = await find_order(session, order_id)
+        if row is None:
+            raise not_found(order_id)
+        if to_money(row.total_amount) != to_money(amount):
+            log.error("payment_amount_mismatch", order_id=order_id, amount=str(amount))
+            raise Conflict("amount_mismatch", "The paid amount differs from the order total.")
+        if row.pay_method != PayMethod.ALIPAY:
+            raise Conflict("order_not_payable", "A cash order is not paid online.")
+        if await _mark_paid(session, order_id, paid_at, trade_no):
+            result = "applied"
+        else:
+            result = await _after_missed_transition(session, order_id, trade_no, paid_at)
+    metrics.PAYMENT_EVENTS.labels(result).inc()
+    log.info("payment_event", order_id=order_id, result=result)
+    return result
+
+
+async def _mark_paid(
+    session: AsyncSession, order_id: str, paid_at: datetime, trade_no: str | None
+) -> bool:
+    result = await session.execute(
+        update(orders)
+        .where(orders.c.order_id == order_id, orders.c.status == UNPAID)
+        .values(status=OrderStatus.UNSENT.value, paid_at=paid_at, trade_no=trade_no)
+    )
+    return result.rowcount == 1
+
+
+async def _after_missed_transition(
+    session: AsyncSession, order_id: str, trade_no: str, paid_at: datetime
+) -> str:
+    status = await session.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
+    if status == OrderStatus.CANCELED:
+        raise Conflict("order_canceled", "The order was cancelled before the payment arrived.")
+    if status in PAID_STATUSES:
+        # A close that found the trade paid marks the order paid without the trade number.
+        await session.execute(
+            update(orders)
+            .where(orders.c.order_id == order_id, orders.c.trade_no.is_(None))
+            .values(trade_no=trade_no, paid_at=paid_at)
+        )
+        return "already_applied"
+    raise Conflict("order_not_payable", f"An order that is {status} cannot be paid.")
+
+
+async def cancel_by_user(
+    sessions: async_sessionmaker, payments: PaymentClient, user_id: int, order_id: str
+) -> dict:
+    async with sessions() as session:
+        row = await find_order(session, order_id, user_id)
+    if row is None:
+        raise not_found(order_id)
+    ensure_cancelable(row.status)
+    if await cancel_or_mark_paid(sessions, payments, row, "user") != OrderStatus.CANCELED:
+        raise Conflict("order_not_cancelable", "The order was paid; it can no longer be cancelled.")
+    async with sessions() as session:
+        return await load_order(session, order_id, user_id)
+
+
+async def cancel_or_mark_paid(
+    sessions: async_sessionmaker, payments: PaymentClient, row, reason: str
+) -> OrderStatus:
+    """Close the Alipay trade first; cancel only once no payment can succeed any more.
+
+    Raises PaymentUnavailable when the payment service cannot confirm the close: the order then
+    stays unpaid (a user may retry; the sweeper retries next round).
+    """
+    alipay = row.pay_method == PayMethod.ALIPAY
+    if alipay and await payments.close_payment(row.order_id) == "paid":
+        async with sessions() as session, session.begin():
+            await _mark_paid(session, row.order_id, now_utc(), None)
+            status = await session.scalar(
+                select(orders.c.status).where(orders.c.order_id == row.order_id)
+            )
+        log.info("cancel_found_paid", order_id=row.order_id, reason=reason)
+        return OrderStatus(status)
+    return await cancel_order(sessions, row.order_id, reason)
+
+
+async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str) -> OrderStatus:
+    """Guarded cancel; returns stock and SKU/SPU sales in the same transaction."""
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(orders)
+            .where(orders.c.order_id == order_id, orders.c.status == UNPAID)
+            .values(status=OrderStatus.CANCELED.value, canceled_at=now_utc(), cancel_reason=reason)
+        )
+        if result.rowcount != 1:
+            status = await session.scalar(
+                select(orders.c.status).where(orders.c.order_id == order_id)
+            )
+            return OrderStatus(status)
+        await _return_stock(session, order_id)
+    metrics.ORDERS_CANCELED.labels(reason).inc()
+    log.info("order_canceled", order_id=order_id, reason=reason)
+    return OrderStatus.CANCELED
+
+
+async def _return_stock(session: AsyncSession, order_id: str) -> None:
+    lines = (
+        await session.execute(
+            select(order_lines.c.sku_id, order_lines.c.count, skus.c.goods_id)
+            .join(skus, skus.c.id == order_lines.c.sku_id)
+            .where(order_lines.c.order_id == order_id)
+            .order_by(order_lines.c.sku_id)
+        )
+    ).all()
+    for line in lines:  # ascending sku id, as checkout takes them: no lock cycles
+        await session.execute(
+            update(skus)
+            .where(skus.c.id == line.sku_id)
+            .values(stock=skus.c.stock + line.count, sales=skus.c.sales - line.count)
+        )
+    per_goods: dict[int, int] = {}
+    for line in lines:
+        per_goods[line.goods_id] = per_goods.get(line.goods_id, 0) - line.count
+    await add_goods_sales(session, per_goods)

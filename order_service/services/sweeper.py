@@ -1,0 +1,82 @@
+"""Expiry: unpaid orders past their pay_deadline are closed at the payment service, then cancelled.
+
+Any number of replicas may run the sweeper. Each round leases a batch of due orders (claimed
+with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two replicas never take the same order; a plain
+select on SQLite, one process) by setting `sweep_lease_until`, commits, and only then calls the
+payment service for each, outside any transaction. An order whose close cannot be confirmed
+stays unpaid and is retried once its lease runs out.
+"""
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from order_service.clients.payment import PaymentClient
+from order_service.domain.errors import PaymentUnavailable
+from order_service.domain.states import OrderStatus
+from order_service.services.lifecycle import cancel_or_mark_paid
+from order_service.storage.database import is_postgres, now_utc
+from order_service.storage.tables import orders
+
+log = structlog.get_logger(__name__)
+BATCH_SIZE = 50
+
+
+async def claim_expired(sessions: async_sessionmaker, lease_seconds: float) -> list:
+    now = now_utc()
+    async with sessions() as session, session.begin():
+        query = (
+            select(orders.c.order_id, orders.c.pay_method)
+            .where(
+                orders.c.status == OrderStatus.UNPAID.value,
+                orders.c.pay_deadline <= now,
+                or_(orders.c.sweep_lease_until.is_(None), orders.c.sweep_lease_until <= now),
+            )
+            .order_by(orders.c.pay_deadline)
+            .limit(BATCH_SIZE)
+        )
+        if is_postgres(session):
+            query = query.with_for_update(skip_locked=True)
+        rows = (await session.execute(query)).all()
+        if rows:
+            await session.execute(
+                update(orders)
+                .where(orders.c.order_id.in_([row.order_id for row in rows]))
+                .values(sweep_lease_until=now + timedelta(seconds=lease_seconds))
+            )
+    return rows
+
+
+async def sweep_once(
+    sessions: async_sessionmaker, payments: PaymentClient, lease_seconds: float
+) -> dict:
+    """One round; returns how many orders were cancelled, found paid, or left for later."""
+    outcome = {"canceled": 0, "paid": 0, "deferred": 0}
+    for row in await claim_expired(sessions, lease_seconds):
+        try:
+            status = await cancel_or_mark_paid(sessions, payments, row, "expired")
+        except PaymentUnavailable:
+            outcome["deferred"] += 1
+            log.warning("expiry_deferred", order_id=row.order_id)
+            continue
+        outcome["canceled" if status == OrderStatus.CANCELED else "paid"] += 1
+    return outcome
+
+
+async def run_sweeper(
+    sessions: async_sessionmaker, payments: PaymentClient, interval: float, lease_seconds: float
+) -> None:
+    """Lifespan task: a round every `interval` seconds until cancelled."""
+    while True:
+        try:
+            outcome = await sweep_once(sessions, payments, lease_seconds)
+            if any(outcome.values()):
+                log.info("sweep", **outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bad round (database restarting, ...) must not end the loop
+            log.exception("sweep_failed")
+        await asyncio.sleep(interval)

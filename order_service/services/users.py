@@ -1,0 +1,75 @@
+"""Registration, password login (argon2) and user tokens (JWT, HS256)."""
+
+from datetime import timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from order_service.domain.errors import Conflict, InvalidCredentials
+from order_service.storage.database import now_utc
+from order_service.storage.tables import users
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+ALGORITHM = "HS256"
+
+
+async def register(sessions: async_sessionmaker, username: str, password: str) -> dict:
+    password_hash = await run_in_threadpool(_hasher.hash, password)
+    try:
+        async with sessions() as session, session.begin():
+            user_id = await session.scalar(
+                insert(users)
+                .values(username=username, password_hash=password_hash, created_at=now_utc())
+                .returning(users.c.id)
+            )
+    except IntegrityError:
+        raise Conflict("username_taken", f"The username {username!r} is taken.") from None
+    return {"id": user_id, "username": username}
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+async def authenticate(sessions: async_sessionmaker, username: str, password: str) -> int:
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(users.c.id, users.c.password_hash).where(users.c.username == username)
+            )
+        ).first()
+    stored = row.password_hash if row else _DUMMY_HASH
+    if not await run_in_threadpool(_verify, stored, password) or row is None:
+        raise InvalidCredentials("The username or password is wrong.")
+    return row.id
+
+
+def issue_token(user_id: int, secret: str, ttl_seconds: int) -> str:
+    now = now_utc()
+    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=ttl_seconds)}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def user_id_from_token(token: str, secret: str) -> int | None:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+        return int(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        return None
+
+
+async def user_exists(sessions: async_sessionmaker, user_id: int) -> bool:
+    async with sessions() as session:
+        return await session.scalar(select(users.c.id).where(users.c.id == user_id)) is not None

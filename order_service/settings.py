@@ -1,0 +1,28 @@
+"""Order service settings, from ORDER_* environment variables (and `.env`)."""
+
+from decimal import Decimal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.money import Money
+from shared.settings import DEV_PLACEHOLDER, ServiceSettings
+
+
+class OrderSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDER_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///var/order.db"
+    redis_url: str = "memory://"
+    payment_service_url: str = "http://127.0.0.1:8001"
+    jwt_secret: str = DEV_PLACEHOLDER
+    token_ttl_seconds: int = Field(86400, gt=0)
+    pay_timeout_seconds: int = Field(1800, gt=0)
+    freight: Money = Decimal("10.00")
+    sweep_interval_seconds: float = Field(30.0, gt=0)
+    payment_timeout_seconds: float = Field(5.0, gt=0)
+    db_pool_size: int = Field(10, gt=0)
+    db_max_overflow: int = Field(20, ge=0)
+
+    def secret_fields(self) -> tuple[str, ...]:
+        return ("service_auth_secret", "jwt_secret")

@@ -1,0 +1,1 @@
+"""Adapters: database tables and engine, the cart store (Redis or in-process memory)."""

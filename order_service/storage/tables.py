@@ -1,0 +1,106 @@
+"""The order database, as SQLAlchemy Core tables (the migrations are the source of truth)."""
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("receiver", String(50), nullable=False),
+    Column("mobile", String(20), nullable=False),
+    Column("province", String(50), nullable=False),
+    Column("city", String(50), nullable=False),
+    Column("district", String(50), nullable=False),
+    Column("place", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+goods = Table(
+    "goods",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("sales", Integer, nullable=False, server_default="0"),
+    CheckConstraint("sales >= 0", name="goods_sales_not_negative"),
+)
+
+skus = Table(
+    "skus",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("goods_id", Integer, ForeignKey("goods.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("price", Numeric(10, 2), nullable=False),
+    Column("stock", Integer, nullable=False),
+    Column("sales", Integer, nullable=False, server_default="0"),
+    CheckConstraint("stock >= 0", name="skus_stock_not_negative"),
+    CheckConstraint("sales >= 0", name="skus_sales_not_negative"),
+    CheckConstraint("price >= 0", name="skus_price_not_negative"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("address_id", Integer, ForeignKey("addresses.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("pay_method", String(20), nullable=False),
+    Column("total_count", Integer, nullable=False),
+    Column("freight", Numeric(10, 2), nullable=False),
+    Column("total_amount", Numeric(12, 2), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("pay_deadline", DateTime(timezone=True), nullable=True),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("trade_no", String(64), nullable=True),
+    Column("canceled_at", DateTime(timezone=True), nullable=True),
+    Column("cancel_reason", String(20), nullable=True),
+    # The expiry sweeper leases an order while it asks the payment service to close it.
+    Column("sweep_lease_until", DateTime(timezone=True), nullable=True),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", String(64), ForeignKey("orders.order_id"), nullable=False, index=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("price", Numeric(10, 2), nullable=False),
+    CheckConstraint("count > 0", name="order_lines_count_positive"),
+)
+
+# The primary key (user_id, key) is the unique key that makes a retried POST /api/orders answer
+# the first order instead of placing a second one.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_digest", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
