@@ -1,0 +1,210 @@
+"""Notify delivery: Alipay's retry schedule (scaled), and the faults tests can switch on."""
+
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from alipay_sandbox.notifier import RETRY_INTERVALS
+
+from .conftest import SCALE, make_merchant, out_trade_no
+
+
+@pytest.fixture(autouse=True)
+def no_faults(emulator):
+    httpx.delete(f"{emulator.url}/sandbox/faults")
+    yield
+    httpx.delete(f"{emulator.url}/sandbox/faults")
+
+
+def issue(merchant, number: str, amount: str = "6.60") -> None:
+    page = httpx.get(merchant.page_pay_url(subject="n", out_trade_no=number, total_amount=amount))
+    assert page.status_code == 200, page.text
+
+
+def pay(emulator, number: str) -> float:
+    assert httpx.post(f"{emulator.url}/sandbox/trades/{number}/pay").status_code == 200
+    return time.monotonic()
+
+
+def fault(emulator, **body) -> None:
+    answer = httpx.post(f"{emulator.url}/sandbox/faults", json=body)
+    assert answer.status_code == 200, answer.text
+
+
+def verified(merchant, form: dict) -> bool:
+    form = dict(form)
+    sign = form.pop("sign")
+    return merchant.verify(form, sign)
+
+
+def trade_view(emulator, number: str) -> dict:
+    return httpx.get(f"{emulator.url}/sandbox/trades/{number}").json()
+
+
+def wait_finished(emulator, number: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = trade_view(emulator, number)
+        if view["notifies"] and all(n["finished"] for n in view["notifies"]):
+            return view
+        time.sleep(0.05)
+    raise AssertionError(f"notifies of {number} still running: {trade_view(emulator, number)}")
+
+
+def test_retried_on_the_scaled_schedule_until_exactly_success(emulator, merchant, receiver):
+    number = out_trade_no("N")
+    receiver.answer(number, "fail", "success ", "SUCCESS")  # only the exact word counts
+    issue(merchant, number)
+
+    paid_at = pay(emulator, number)
+
+    posts = receiver.wait_for(number, 4)
+    view = wait_finished(emulator, number)
+    assert len(receiver.posts(number)) == 4  # nothing after the acknowledgement
+    assert len({p["form"]["notify_id"] for p in posts}) == 1
+    assert all(verified(merchant, p["form"]) for p in posts)
+    offsets = [p["at"] - paid_at for p in posts]
+    expected = [0, RETRY_INTERVALS[0] * SCALE, sum(RETRY_INTERVALS[:2]) * SCALE,
+                sum(RETRY_INTERVALS[:3]) * SCALE]
+    for offset, want in zip(offsets, expected, strict=True):
+        assert want - 0.05 <= offset <= want + 0.5, (offsets, expected)
+    [notify] = view["notifies"]
+    assert notify["acknowledged"] is True
+    assert [d["response"] for d in notify["deliveries"]] == ["fail", "success ", "SUCCESS",
+                                                             "success"]
+
+
+def test_repeat_sends_concurrent_copies_with_one_notify_id(emulator, merchant, receiver):
+    number = out_trade_no("N")
+    fault(emulator, out_trade_no=number, repeat=3)
+    issue(merchant, number)
+    pay(emulator, number)
+
+    posts = receiver.wait_for(number, 3)
+
+    time.sleep(0.3)
+    assert len(receiver.posts(number)) == 3
+    assert len({p["form"]["notify_id"] for p in posts}) == 1
+    assert all(verified(merchant, p["form"]) for p in posts)
+    kinds = [d["kind"] for d in wait_finished(emulator, number)["notifies"][0]["deliveries"]]
+    assert sorted(kinds) == ["duplicate", "duplicate", "genuine"]
+
+
+def test_finished_first_sends_trade_finished_before_trade_success(emulator, merchant, receiver):
+    number = out_trade_no("N")
+    fault(emulator, out_trade_no=number, finished_first=True)
+    issue(merchant, number)
+    pay(emulator, number)
+
+    posts = receiver.wait_for(number, 2)
+
+    assert [p["form"]["trade_status"] for p in posts] == ["TRADE_FINISHED", "TRADE_SUCCESS"]
+    assert posts[0]["form"]["notify_id"] != posts[1]["form"]["notify_id"]
+    assert all(verified(merchant, p["form"]) for p in posts)
+
+
+def test_fail_first_skips_deliveries_that_are_then_retried(emulator, merchant, receiver):
+    number = out_trade_no("N")
+    fault(emulator, out_trade_no=number, fail_first=2)
+    issue(merchant, number)
+    paid_at = pay(emulator, number)
+
+    [post] = receiver.wait_for(number, 1)
+
+    assert post["at"] - paid_at >= sum(RETRY_INTERVALS[:2]) * SCALE - 0.05
+    deliveries = wait_finished(emulator, number)["notifies"][0]["deliveries"]
+    assert [d["kind"] for d in deliveries] == ["not_sent", "not_sent", "genuine"]
+    assert deliveries[2]["attempt"] == 3 and deliveries[2]["acknowledged"]
+
+
+def test_bad_signature_copy_comes_before_the_genuine_notify(emulator, merchant, receiver):
+    number = out_trade_no("N")
+    fault(emulator, out_trade_no=number, bad_signature=True)
+    receiver.answer(number, "fail")
+    issue(merchant, number)
+    pay(emulator, number)
+
+    forged, genuine = receiver.wait_for(number, 2)
+
+    assert not verified(merchant, forged["form"])
+    assert verified(merchant, genuine["form"])
+    assert forged["form"]["notify_id"] == genuine["form"]["notify_id"]
+    kinds = [(d["kind"], d["response"])
+             for d in wait_finished(emulator, number)["notifies"][0]["deliveries"]]
+    assert kinds == [("bad_signature", "fail"), ("genuine", "success")]
+
+
+def test_amount_delta_copy_is_validly_signed_with_another_amount(emulator, merchant, receiver):
+    number = out_trade_no("N")
+    fault(emulator, out_trade_no=number, amount_delta="0.01")
+    issue(merchant, number, amount="6.60")
+    pay(emulator, number)
+
+    forged, genuine = receiver.wait_for(number, 2)
+
+    assert verified(merchant, forged["form"])  # the merchant's amount check must catch it
+    assert Decimal(forged["form"]["total_amount"]) == Decimal("6.61")
+    assert genuine["form"]["total_amount"] == "6.60"
+
+
+def test_delay_holds_back_the_first_delivery(emulator, merchant, receiver):
+    number = out_trade_no("N")
+    fault(emulator, out_trade_no=number, delay_seconds=1.0)
+    issue(merchant, number)
+    paid_at = pay(emulator, number)
+    time.sleep(0.5)
+    assert receiver.posts(number) == []
+    [post] = receiver.wait_for(number, 1)
+    assert post["at"] - paid_at >= 1.0
+
+
+def test_faults_for_all_trades_yield_to_a_trades_own_and_are_cleared(emulator, merchant, receiver):
+    everyone, special, later = out_trade_no("N"), out_trade_no("N"), out_trade_no("N")
+    fault(emulator, repeat=2)
+    fault(emulator, out_trade_no=special, repeat=1)
+    listed = httpx.get(f"{emulator.url}/sandbox/faults").json()["faults"]
+    assert len(listed) == 2
+    for number in (everyone, special):
+        issue(merchant, number)
+        pay(emulator, number)
+    receiver.wait_for(everyone, 2)
+    receiver.wait_for(special, 1)
+
+    assert httpx.delete(f"{emulator.url}/sandbox/faults").json() == {"faults": []}
+    issue(merchant, later)
+    pay(emulator, later)
+    receiver.wait_for(later, 1)
+    time.sleep(0.3)
+    assert len(receiver.posts(special)) == 1 and len(receiver.posts(later)) == 1
+
+
+def test_bad_fault_bodies_are_refused(emulator):
+    for body in ({"repeat": 0}, {"amount_delta": 0.01}, {"fail_first": -1}, {"typo": True}):
+        answer = httpx.post(f"{emulator.url}/sandbox/faults", json=body)
+        assert answer.status_code == 422, body
+        assert answer.json()["code"] == "validation_error"
+
+
+def test_refund_notifies_follow_the_same_faults(emulator, merchant, receiver):
+    number = out_trade_no("N")
+    issue(merchant, number)
+    pay(emulator, number)
+    receiver.wait_for(number, 1)
+    fault(emulator, out_trade_no=number, repeat=2)
+    merchant.api_alipay_trade_refund("1.00", out_trade_no=number, out_request_no="f1")
+    posts = receiver.wait_for(number, 3)
+    assert [p["form"].get("out_biz_no") for p in posts] == [None, "f1", "f1"]
+
+
+def test_an_unreachable_notify_url_is_retried_and_recorded(emulator, keys, receiver):
+    merchant = make_merchant(emulator, keys, receiver)
+    merchant._app_notify_url = "http://127.0.0.1:9/notify"  # discard port: nobody listens
+    number = out_trade_no("N")
+    issue(merchant, number)
+    pay(emulator, number)
+    time.sleep(RETRY_INTERVALS[0] * SCALE + 0.3)
+    deliveries = trade_view(emulator, number)["notifies"][0]["deliveries"]
+    assert len(deliveries) == 2
+    assert all(d["error"] and d["status_code"] is None for d in deliveries)
