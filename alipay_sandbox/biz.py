@@ -37,6 +37,7 @@ class PayOrder:
     product_code: str
     body: str | None
     passback_params: str | None
+    quit_url: str | None
     deadline: datetime
 
 
@@ -131,5 +132,6 @@ def pay_order(method: str, data: dict, start: datetime) -> PayOrder:
         product_code=product_code,
         body=optional_text(data, "body", 128),
         passback_params=optional_text(data, "passback_params", 512),
+        quit_url=optional_text(data, "quit_url", 400),
         deadline=deadline(data, start),
     )

@@ -39,8 +39,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         app.state.apps = {current.app_id: App(current.app_id, app_public_key)}
         async with httpx.AsyncClient(timeout=current.notify_timeout_seconds) as client:
             notifier = Notifier(client, private_key, current.notify_scale)
-            app.state.sandbox = Sandbox(private_key, current.seller_id, notifier, FaultBook())
-            app.state.public_url = current.public_url
+            app.state.sandbox = Sandbox(
+                private_key, current.seller_id, notifier, FaultBook(), current.public_url
+            )
             sweeper = asyncio.create_task(
                 _expire_trades(app.state.sandbox, current.expiry_interval_seconds)
             )

@@ -39,8 +39,11 @@ class Paid:
 
 
 class Sandbox:
-    def __init__(self, private_key, seller_id: str, notifier: Notifier, faults: FaultBook):
+    def __init__(
+        self, private_key, seller_id: str, notifier: Notifier, faults: FaultBook, public_url: str
+    ):
         self.private_key = private_key
+        self.public_url = public_url.rstrip("/")
         self.seller_id = seller_id
         self.notifier = notifier
         self.faults = faults
@@ -65,7 +68,8 @@ class Sandbox:
             sign_type=params["sign_type"],
             notify_url=params.get("notify_url") or None,
             return_url=params.get("return_url") or None,
-            quit_url=params.get("quit_url") or None,
+            # wap's quit_url belongs in biz_content; some clients send it as a common parameter
+            quit_url=order.quit_url or params.get("quit_url") or None,
             issued_at=at,
         )
         async with self.lock:
@@ -232,7 +236,9 @@ class Sandbox:
             link = trade.link if trade else self.book.latest_link.get(out_trade_no)
             if link is None:
                 return None
-            return trade_view(link, trade, self.notifies.get(out_trade_no, []))
+            view = trade_view(link, trade, self.notifies.get(out_trade_no, []))
+            view["cashier_url"] = f"{self.public_url}/cashier/{link.link_id}"
+            return view
 
 
 def trade_view(link: Link, trade: Trade | None, notifies: list[Notify]) -> dict:

@@ -7,7 +7,7 @@ import pytest
 from alipay import AliPay
 
 from shared.alipay_sign import generate_key_pair
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, free_port
 
 from .receiver import NotifyReceiver
 
@@ -39,10 +39,13 @@ def keys(tmp_path_factory):
 @pytest.fixture(scope="session")
 def emulator(keys):
     folder = keys["folder"]
+    port = free_port()
     process = ServiceProcess(
         app="alipay_sandbox.main:app",
         name="alipay-sandbox",
+        port=port,
         env={
+            "SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "APP_ENV": "test",
             "SANDBOX_PRIVATE_KEY": str(folder / "alipay_private_key.pem"),
             "SANDBOX_APP_ID": APP_ID,

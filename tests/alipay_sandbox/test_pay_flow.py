@@ -116,6 +116,9 @@ def test_sandbox_pay_route_pays_an_issued_link_without_a_browser(emulator, merch
     assert view["total_amount"] == "1.00"
     assert view["notifies"][0]["acknowledged"] is True
     assert view["notifies"][0]["deliveries"][0]["response"] == "success"
+    # the buyer can come back to the cashier: it now says the trade is paid
+    cashier = httpx.get(view["cashier_url"])
+    assert cashier.status_code == 409 and "ACQ.TRADE_HAS_SUCCESS" in cashier.text
 
 
 def test_unknown_trade_is_404_on_the_test_routes(emulator):
@@ -165,3 +168,40 @@ def test_wap_pay_accepts_both_product_codes(emulator, merchant, product_code):
     paid = httpx.post(f"{emulator.url}/sandbox/trades/{number}/pay").json()
     returned = dict(parse_qsl(urlsplit(paid["return_url"]).query))
     assert returned["method"] == "alipay.trade.wap.pay.return"
+
+
+def test_cancel_leaves_the_trade_open(emulator, merchant):
+    number = out_trade_no()
+    page = open_cashier(merchant.page_pay_url(
+        subject="x", out_trade_no=number, total_amount="2.00",
+        return_url="https://shop.example/return",
+    ))
+    cancel = re.search(r'action="([^"]+/cancel)"', page.text)[1]
+
+    left = httpx.post(emulator.url + cancel)
+
+    assert left.status_code == 200 and "canceled" in left.text
+    assert 'href="https://shop.example/return"' in left.text
+    assert merchant.api_alipay_trade_query(out_trade_no=number)["trade_status"] == "WAIT_BUYER_PAY"
+    assert httpx.post(f"{emulator.url}/sandbox/trades/{number}/pay").status_code == 200
+
+
+def test_wap_cancel_goes_to_quit_url(emulator, merchant):
+    number = out_trade_no()
+    page = open_cashier(merchant.wap_pay_url(
+        subject="x", out_trade_no=number, total_amount="2.00", quit_url="https://shop.example/q",
+    ))
+    cancel = re.search(r'action="([^"]+/cancel)"', page.text)[1]
+    left = httpx.post(emulator.url + cancel)
+    assert left.status_code == 303 and left.headers["location"] == "https://shop.example/q"
+
+
+def test_a_new_link_with_another_amount_for_an_existing_trade_is_refused(emulator, merchant):
+    number = out_trade_no()
+    open_cashier(merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.00"))
+    same = open_cashier(merchant.page_pay_url(subject="x", out_trade_no=number,
+                                              total_amount="2.00"))
+    assert same.status_code == 200
+    other = open_cashier(merchant.page_pay_url(subject="x", out_trade_no=number,
+                                               total_amount="2.01"))
+    assert other.status_code == 400 and "ACQ.CONTEXT_INCONSISTENT" in other.text
