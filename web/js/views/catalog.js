@@ -67,7 +67,9 @@ export async function catalogView(context) {
     const grid = page.items.length
       ? h("div", { class: "grid", testid: "catalog" }, page.items.map((sku) => skuCard(sku, context)))
       : h("p", { class: "muted" }, "The catalog is empty.");
-    section.replaceChildren(h("h1", {}, "Catalog"), grid, pager(offset, page.total, reloadSafely));
+    section.replaceChildren(h("h1", {}, "Catalog"), grid);
+    const pages = pager(offset, page.total, reloadSafely);
+    if (pages) section.append(pages);
   }
 
   async function reloadSafely(offset) {
