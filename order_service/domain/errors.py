@@ -55,5 +55,5 @@ class InvalidTransition(Conflict):
 
     def __init__(self, code: str, current: str, target: str):
         super().__init__(
-            code, f"An order that is {current} cannot become {target}.", status=current
+            code, f"An order that is {current} cannot become {target}.", order_status=current
         )

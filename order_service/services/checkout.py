@@ -103,13 +103,14 @@ async def place_order(
     hooks: CheckoutHooks | None = None,
 ) -> PlacedOrder:
     from_cart = request.items is None
-    counts = await _wanted_counts(cart, request)
     order_id = new_order_id(request.user_id)
     async with sessions() as session, session.begin():
         if idempotency_key is not None:
             existing = await _claim_key(session, request, idempotency_key, order_id)
             if existing is not None:
                 return PlacedOrder(await load_order(session, existing, request.user_id), True)
+        # After the key: a replay of a cart order finds the cart already emptied by the first.
+        counts = await _wanted_counts(cart, request)
         await _check_address(session, request)
         lines = await _take_stock(session, counts, hooks or CheckoutHooks())
         await _write_order(session, order_id, request, lines, freight, pay_timeout_seconds)
