@@ -19,6 +19,7 @@ PRODUCT_CODES = {
     "alipay.trade.page.pay": {"FAST_INSTANT_TRADE_PAY"},
     "alipay.trade.wap.pay": {"QUICK_WAP_WAY", "QUICK_WAP_PAY"},
 }
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 TIMEOUT_EXPRESS = re.compile(r"(\d+)([mhd])")
 DEFAULT_TIMEOUT = timedelta(days=15)
 
@@ -60,8 +61,10 @@ def amount(data: dict, field: str) -> Decimal:
         raise BizError(f"{field} is missing")
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise BizError(f"{field} must be a number")
+    if isinstance(value, str) and not PLAIN_NUMBER.fullmatch(value):
+        raise BizError(f"{field} is not a plain decimal number: {value!r}")
     try:
-        parsed = Decimal(str(value).strip())
+        parsed = Decimal(str(value))
     except InvalidOperation:
         raise BizError(f"{field} is not a number: {value!r}") from None
     if not parsed.is_finite() or parsed != parsed.quantize(MIN_AMOUNT):

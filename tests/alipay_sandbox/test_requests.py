@@ -69,7 +69,9 @@ def test_an_unknown_app_is_invalid_app_id(emulator, keys, receiver):
 
 
 @pytest.mark.parametrize(
-    "amount", ["1.001", "0", "0.00", "100000000.01", "-1", "abc", "", 0.30000000000000004]
+    "amount",
+    ["1.001", "0", "0.00", "100000000.01", "-1", "abc", "", "1e2", " 1.00", "NaN",
+     0.30000000000000004],
 )
 def test_bad_amounts_are_refused(emulator, merchant, amount):
     page = httpx.get(merchant.page_pay_url(subject="s", out_trade_no=out_trade_no(),
