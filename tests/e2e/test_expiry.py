@@ -47,7 +47,7 @@ async def test_expired_order_is_cancelled_and_its_trade_closed(live):
     assert (now["stock"], now["sales"]) == (sku["stock"], sku["sales"])
 
     trade = (await stack.emulator_trade(order_id)).json()
-    assert trade["trade_status"] == "TRADE_CLOSED", trade
+    assert trade["status"] == "TRADE_CLOSED", trade
     [payment] = await stack.payment_sql("SELECT * FROM payments WHERE order_id = $1", order_id)
     assert payment["status"] == "closed"
     assert payment["closed_at"] is not None

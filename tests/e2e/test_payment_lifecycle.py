@@ -12,7 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.alipay_sign import generate_key_pair, load_private_key, sign_params
+from shared.alipay_sign import (
+    NOTIFY_EXCLUDED,
+    generate_key_pair,
+    load_private_key,
+    sign_bytes,
+    signing_string,
+)
 from shared.service_auth import signed_headers
 from tests.support.stack import APP_ID, SELLER_ID, eventually
 
@@ -27,6 +33,15 @@ async def one_item_order(stack, sku_name: str = "e2e item 2", count: int = 1):
     sku = await stack.sku_by_name(sku_name)
     order = await stack.place_order(buyer, [{"sku_id": sku["id"], "count": count}])
     return buyer, order
+
+
+async def applied_events(stack) -> float:
+    """The order service's count of payment events that moved an order (its /metrics)."""
+    text = (await stack.http.get(f"{stack.order.url}/metrics/")).text
+    for line in text.splitlines():
+        if line.startswith('order_payment_events_total{result="applied"}'):
+            return float(line.split()[-1])
+    return 0.0
 
 
 async def spu_sales(stack) -> dict[str, int]:
@@ -85,7 +100,8 @@ def forged_notify(order: dict, private_key, **changes) -> dict:
         "subject": "order", "gmt_create": now, "gmt_payment": now,
     }
     params.update(changes)
-    params["sign"] = sign_params(params, private_key)
+    # Alipay signs a notify over everything but sign and sign_type (rsaCheckV1)
+    params["sign"] = sign_bytes(signing_string(params, NOTIFY_EXCLUDED).encode(), private_key)
     return params
 
 
@@ -153,8 +169,9 @@ async def test_repeated_and_out_of_order_notifies_pay_once(live):
     buyer, order = await one_item_order(stack)
     order_id = order["order_id"]
     await stack.set_faults(out_trade_no=order_id, repeat=5, finished_first=True)
+    applied_before = await applied_events(stack)
     pay_url = await stack.pay_url(buyer, order_id)
-    await stack.buyer_pays(pay_url, order_id)
+    paid = await stack.buyer_pays(pay_url, order_id)
 
     await stack.wait_order_status(buyer, order_id, "unsent")
     trade = await wait_notify_answer(stack, order_id, "success", count=10)
@@ -168,6 +185,9 @@ async def test_repeated_and_out_of_order_notifies_pay_once(live):
     stored = await stack.payment_sql("SELECT * FROM notifies WHERE out_trade_no = $1", order_id)
     assert len(stored) >= 10 and all(n["verified"] for n in stored)
     assert (await stack.get_order(buyer, order_id))["status"] == "unsent"
+    assert await applied_events(stack) == applied_before + 1
+    [row] = await stack.order_sql("SELECT * FROM orders WHERE order_id = $1", order_id)
+    assert row["trade_no"] == payment["trade_no"] == paid["trade_no"]
 
 
 async def _delivered(stack, order_id):
@@ -322,7 +342,7 @@ async def test_payment_after_cancellation_is_refunded(live):
     assert refund["reason"]  # the record says why the money went back
     trade = (await stack.emulator_trade(order_id)).json()
     assert Decimal(str(trade["refund_fee"])) == Decimal(order["total_amount"]), trade
-    assert trade["trade_status"] == "TRADE_CLOSED"  # a full refund closes the trade
+    assert trade["status"] == "TRADE_CLOSED"  # a full refund closes the trade
 
     assert (await stack.get_order(buyer, order_id))["status"] == "canceled"
     now = await stack.sku(sku["id"])
@@ -363,8 +383,11 @@ async def test_forged_notifies_pay_nothing(live):
     assert payment["status"] != "paid"
     assert await outbox_of(stack, order_id) == []
     assert (await stack.get_order(buyer, order_id))["status"] == "unpaid"
-    stored = await stack.payment_sql("SELECT * FROM notifies WHERE out_trade_no = $1", order_id)
-    assert len(stored) == 3 and not any(n["verified"] and n["outcome"] == "paid" for n in stored)
+    stored = await stack.payment_sql(
+        "SELECT * FROM notifies WHERE out_trade_no = $1 ORDER BY id", order_id)
+    assert [(n["verified"], n["outcome"]) for n in stored] == [
+        (False, "bad_signature"), (True, "amount_mismatch"), (False, "bad_signature"),
+    ]
 
     genuine = await stack.http.post(notify_url, data=forged_notify(order, alipay_key))
     assert genuine.text.strip() == "success"

@@ -321,7 +321,7 @@ class Stack:
 
     async def open_cashier(self, pay_url: str) -> httpx.Response:
         """What the browser does with the link: the emulator shows its cashier page."""
-        response = await self.http.get(pay_url)
+        response = await self.http.get(pay_url, follow_redirects=True)
         assert response.status_code == 200, response.text
         return response
 
