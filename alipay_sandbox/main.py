@@ -53,6 +53,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
                 await notifier.stop()
+                log.info("sandbox.stopped")
 
     app = FastAPI(
         title="Alipay gateway emulator",

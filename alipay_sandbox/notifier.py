@@ -95,11 +95,16 @@ class Notifier:
         if fault.delay_seconds:
             await asyncio.sleep(fault.delay_seconds)
         runs = []
-        for notify in notifies:
-            first_done = asyncio.Event()
-            runs.append(asyncio.create_task(self._deliver(notify, fault, first_done)))
-            await first_done.wait()
-        await asyncio.gather(*runs)
+        try:
+            for notify in notifies:
+                first_done = asyncio.Event()
+                runs.append(asyncio.create_task(self._deliver(notify, fault, first_done)))
+                await first_done.wait()
+            await asyncio.gather(*runs)
+        finally:
+            for run in runs:  # on shutdown, no delivery outlives its chain
+                run.cancel()
+            await asyncio.gather(*runs, return_exceptions=True)
 
     async def _deliver(self, notify: Notify, fault: Fault, first_done: asyncio.Event) -> None:
         try:

@@ -93,3 +93,31 @@ def test_a_notify_never_acknowledged_stops_after_eight_attempts(fast_emulator, k
     [notify] = httpx.get(f"{fast_emulator.url}/sandbox/trades/{number}").json()["notifies"]
     assert notify["finished"] is True and notify["acknowledged"] is False
     assert [d["attempt"] for d in notify["deliveries"]] == list(range(1, 9))
+
+
+def test_stops_promptly_with_notifies_still_pending(keys, receiver):
+    folder = keys["folder"]
+    process = ServiceProcess(
+        app="alipay_sandbox.main:app",
+        name="alipay-sandbox-stop",
+        env={
+            "APP_ENV": "test",
+            "SANDBOX_PRIVATE_KEY": str(folder / "alipay_private_key.pem"),
+            "SANDBOX_APP_ID": APP_ID,
+            "SANDBOX_APP_PUBLIC_KEY": str(folder / "app_public_key.pem"),
+        },
+    ).start()
+    merchant = make_merchant(process, keys, receiver)
+    number = out_trade_no("S")
+    receiver.answer(number, "fail")  # the next retry is 4 minutes away at scale 1
+    httpx.get(merchant.page_pay_url(subject="s", out_trade_no=number, total_amount="1.00"))
+    assert httpx.post(f"{process.url}/sandbox/trades/{number}/pay").status_code == 200
+    receiver.wait_for(number, 1)
+
+    started = time.monotonic()
+    process.stop()
+
+    assert time.monotonic() - started < 5
+    # uvicorn re-raises SIGTERM after a clean shutdown; the lifespan's last word proves it ran
+    assert process.process.returncode in (0, -15)
+    assert "sandbox.stopped" in process.tail()
