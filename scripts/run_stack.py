@@ -3,7 +3,8 @@
 Under var/ it makes what is missing (dev keys for the app and for the emulator, dev secrets),
 migrates the databases (SQLite unless told otherwise), loads the demo catalog once per database,
 starts the order service, the payment service and the Alipay emulator as uvicorn processes,
-waits for their /healthz and prints the storefront's address. Ctrl-C or SIGTERM stops all three.
+waits for their /healthz and prints the storefront's address. Ctrl-C, SIGTERM or SIGHUP (the
+terminal closing) stops all three; if one of them dies, the others are stopped too.
 
 Environment it honours (everything else from the contract is honoured too when set):
   ORDER_DATABASE_URL, PAYMENT_DATABASE_URL   default: SQLite files under the var directory
@@ -205,7 +206,7 @@ def stop_all(services: list[Service]) -> None:
 
 def main() -> int:
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
 
     layout = Layout.from_env()

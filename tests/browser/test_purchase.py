@@ -204,3 +204,39 @@ def test_an_expired_session_asks_to_log_in_again(page: Page, stack: QuickStack):
     expect(page.get_by_test_id("flash")).to_have_text("Your session expired, please log in again")
     expect(page.get_by_test_id("login-form")).to_be_visible()
     expect(page.get_by_test_id("nav-login")).to_be_visible()
+
+
+def test_a_retried_click_after_a_lost_answer_places_one_order(page: Page, stack: QuickStack):
+    register(page, stack)
+    add_to_cart(page, "Bamboo Notebook — A4 blank")
+    posts = []
+
+    def lose_the_first_answer(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        response = route.fetch()  # the order service has answered: the order exists
+        posts.append(route.request.header_value("Idempotency-Key"))
+        if len(posts) == 1:
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/api/orders", lose_the_first_answer)
+    page.get_by_test_id("nav-cart").click()
+    page.get_by_test_id("checkout-button").click()
+    add_address(page)
+    page.get_by_test_id("pay-cash").check()
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("cannot reach the shop")
+    page.get_by_test_id("place-order").click()
+
+    expect(page.get_by_test_id("order-status")).to_have_attribute("data-status", "unsent")
+    expect(page.get_by_test_id("order-status")).to_have_text("Cash on delivery — awaiting shipment")
+    assert len(posts) == 2 and posts[0] and posts[0] == posts[1]
+    page.unroute("**/api/orders")
+    page.get_by_test_id("nav-orders").click()
+    expect(page.get_by_test_id("order-row")).to_have_count(1)
+    page.get_by_test_id("nav-catalog").click()
+    notebook_stock = sku_card(page, "Bamboo Notebook — A4 blank").get_by_test_id("sku-stock")
+    expect(notebook_stock).to_have_text("79 in stock")

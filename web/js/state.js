@@ -32,8 +32,8 @@ function newKey() {
 }
 
 /**
- * The Idempotency-Key for placing this order: the same body keeps its key until the order is
- * placed, so a retried click (or a reload after a lost answer) cannot create a second order.
+ * The Idempotency-Key for placing this order: the same body keeps its key until the outcome is
+ * known, so a retried click after a lost answer or a server error cannot create a second order.
  */
 export function idempotencyKeyFor(body) {
   const text = JSON.stringify(body);
@@ -44,7 +44,8 @@ export function idempotencyKeyFor(body) {
   return key;
 }
 
-export function orderPlaced() {
+/** The last attempt's outcome is known (placed, or refused with a 4xx): the next one is new. */
+export function forgetOrderAttempt() {
   sessionStorage.removeItem(PENDING_ORDER);
 }
 

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { formValues, h, whileBusy } from "../dom.js";
 import { formatCents, formatMoney, toCents } from "../money.js";
 import { messageFor } from "../messages.js";
-import { flashNext, idempotencyKeyFor, orderPlaced } from "../state.js";
+import { flashNext, forgetOrderAttempt, idempotencyKeyFor } from "../state.js";
 
 const ADDRESS_FIELDS = [
   ["receiver", "Receiver", "name"],
@@ -22,7 +22,8 @@ function describeAddress(a) {
 
 /** Ask for the Alipay link and leave for the cashier page. Used by the order page too. */
 export async function payWithAlipay(orderId) {
-  const { pay_url: payUrl } = await api.startPayment(orderId, "page");
+  const channel = matchMedia("(max-width: 700px)").matches ? "wap" : "page";
+  const { pay_url: payUrl } = await api.startPayment(orderId, channel);
   location.href = payUrl;
 }
 
@@ -96,10 +97,13 @@ export async function checkoutView(context) {
     try {
       order = await api.placeOrder(body, idempotencyKeyFor(body));
     } catch (error) {
+      // A refusal (out of stock, bad address…) is an answer; a retry after fixing it is a new
+      // order. Only when the outcome is unknown (network, 5xx) does the key stay for the retry.
+      if (error.status >= 400 && error.status < 500) forgetOrderAttempt();
       await context.showError(error);
       return;
     }
-    orderPlaced();
+    forgetOrderAttempt();
     context.refreshNav();
     if (payMethod === "cash") {
       flashNext("Order placed. Please pay the courier on delivery.", "success");
