@@ -1,0 +1,53 @@
+"""The commands of the contract, and start-up refusing a key that does not load."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from shared.alipay_sign import load_private_key, load_public_key, sign_bytes, verify_bytes
+from tests.payment_service.conftest import PaymentDb, migrate, start_payment_service
+from tests.support.processes import ROOT, free_port
+
+
+def test_keygen_writes_a_matching_rsa_2048_pair(tmp_path):
+    target = tmp_path / "keys"
+    result = subprocess.run([sys.executable, "-m", "payment_service", "keygen", str(target)],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "app_private_key.pem" in result.stdout
+    private = load_private_key(str(target / "app_private_key.pem"))
+    public = load_public_key(str(target / "app_public_key.pem"))
+    assert private.key_size == 2048
+    assert verify_bytes(b"hello", sign_bytes(b"hello", private), public)
+    assert (target / "app_private_key.pem").stat().st_mode & 0o077 == 0
+
+
+async def test_migrate_creates_the_tables(pg_databases):
+    url = await pg_databases.create("payment_migrate")
+    await asyncio.to_thread(migrate, url)
+    await asyncio.to_thread(migrate, url)  # a second run is a no-op
+    db = PaymentDb(url)
+    try:
+        tables = await db.rows(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+    finally:
+        await db.engine.dispose()
+    assert [t["tablename"] for t in tables] == [
+        "alembic_version", "notifies", "outbox", "payments", "refunds"]
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("ALIPAY_APP_PRIVATE_KEY", "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Q"),
+    ("ALIPAY_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----"),
+    ("ALIPAY_APP_PRIVATE_KEY", "/no/such/file.pem"),
+])
+async def test_a_key_that_does_not_load_stops_start_up_naming_the_setting(
+    pg_databases, setting, value
+):
+    url = await pg_databases.create("payment_badkey")
+    with pytest.raises(RuntimeError, match="exited early") as failure:
+        await asyncio.to_thread(start_payment_service, url, "http://127.0.0.1:9/gateway.do",
+                                f"http://127.0.0.1:{free_port()}", "payment-badkey",
+                                **{setting: value})
+    assert setting in str(failure.value)
