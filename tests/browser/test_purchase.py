@@ -198,12 +198,35 @@ def test_ordering_more_than_is_left_says_how_many_are_left(page: Page, stack: Qu
 
 
 def test_an_expired_session_asks_to_log_in_again(page: Page, stack: QuickStack):
-    register(page, stack)
+    username = register(page, stack)
     page.evaluate("localStorage.setItem('shop.token', 'expired.or.forged')")
     page.get_by_test_id("nav-orders").click()
     expect(page.get_by_test_id("flash")).to_have_text("Your session expired, please log in again")
     expect(page.get_by_test_id("login-form")).to_be_visible()
     expect(page.get_by_test_id("nav-login")).to_be_visible()
+
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill("not the password")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("flash")).to_have_text("Wrong username or password.")
+    page.get_by_test_id("login-password").fill("correct horse battery")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("orders-page")).to_be_visible()  # back where the session ended
+    expect(page.get_by_test_id("nav-user")).to_have_text(username)
+
+
+def test_a_malformed_address_is_named_in_words(page: Page, stack: QuickStack):
+    register(page, stack)
+    add_to_cart(page, "Paper Lantern — Large")
+    page.get_by_test_id("nav-cart").click()
+    page.get_by_test_id("checkout-button").click()
+    form = page.get_by_test_id("address-form")
+    for field in ("receiver", "province", "city", "district", "place"):
+        form.get_by_test_id(f"address-{field}").fill("x")
+    form.get_by_test_id("address-mobile").fill("call me")
+    form.get_by_test_id("address-save").click()
+    expect(page.get_by_test_id("flash")).to_have_text("Please check the mobile number.")
+    expect(page.get_by_test_id("address-option")).to_have_count(0)
 
 
 def test_a_retried_click_after_a_lost_answer_places_one_order(page: Page, stack: QuickStack):
