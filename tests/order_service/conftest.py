@@ -16,18 +16,22 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from argon2 import PasswordHasher
+from sqlalchemy import func, insert, select
 
 from order_service.__main__ import migrate
 from order_service.main import create_app
 from order_service.services.catalog import CatalogEntry, load_catalog
+from order_service.services.users import issue_token
 from order_service.settings import OrderSettings
-from order_service.storage.tables import goods, order_lines, orders, skus
+from order_service.storage.database import now_utc
+from order_service.storage.tables import goods, order_lines, orders, skus, users
 from shared.alipay_sign import generate_key_pair
 from tests.support.processes import ROOT, ServiceProcess, free_port
 
 SERVICE_SECRET = "order-tests-" + secrets.token_hex(16)
 JWT_SECRET = "order-tests-jwt-" + secrets.token_hex(16)
+_QUICK_HASH = PasswordHasher().hash("quick buyer password")
 
 
 def closed_port_url() -> str:
@@ -110,8 +114,29 @@ class Shop:
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         address = await client.post("/api/addresses", json=ADDRESS, headers=headers)
         assert address.status_code == 201, address.text
-        return Buyer(username, registered.json()["id"], token.json()["access_token"],
-                     address.json()["id"])
+        return Buyer(
+            username, registered.json()["id"], token.json()["access_token"], address.json()["id"]
+        )
+
+    async def quick_buyer(self, client: httpx.AsyncClient | None = None, sessions=None) -> Buyer:
+        """A buyer written straight to the database with a token issued as login would.
+
+        For races with dozens of buyers: argon2 hashing costs ~0.3 s per buyer; registration
+        and login themselves are tested through HTTP elsewhere.
+        """
+        client = client or self.client
+        username = f"quick_{uuid.uuid4().hex[:10]}"
+        async with (sessions or self.sessions)() as session, session.begin():
+            user_id = await session.scalar(
+                insert(users)
+                .values(username=username, password_hash=_QUICK_HASH, created_at=now_utc())
+                .returning(users.c.id)
+            )
+        token = issue_token(user_id, JWT_SECRET, 3600)
+        headers = {"Authorization": f"Bearer {token}"}
+        address = await client.post("/api/addresses", json=ADDRESS, headers=headers)
+        assert address.status_code == 201, address.text
+        return Buyer(username, user_id, token, address.json()["id"])
 
     async def add_skus(self, *stocks: int, price: str = "12.50", goods_name: str | None = None):
         """New SKUs with the given stocks (sharing one SPU when goods_name is set); their ids."""
@@ -127,8 +152,14 @@ class Shop:
             )
             return [row.id for row in rows]
 
-    async def order(self, buyer: Buyer, items, pay_method: str = "alipay", key: str | None = None,
-                    client: httpx.AsyncClient | None = None) -> httpx.Response:
+    async def order(
+        self,
+        buyer: Buyer,
+        items,
+        pay_method: str = "alipay",
+        key: str | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> httpx.Response:
         headers = dict(buyer.headers)
         if key is not None:
             headers["Idempotency-Key"] = key
@@ -139,9 +170,11 @@ class Shop:
 
     async def stock(self, sku_id: int) -> dict:
         async with self.sessions() as session:
-            row = (await session.execute(
-                select(skus.c.stock, skus.c.sales, skus.c.goods_id).where(skus.c.id == sku_id)
-            )).one()
+            row = (
+                await session.execute(
+                    select(skus.c.stock, skus.c.sales, skus.c.goods_id).where(skus.c.id == sku_id)
+                )
+            ).one()
             return row._asdict()
 
     async def goods_sales(self, goods_id: int) -> int:
@@ -149,26 +182,30 @@ class Shop:
             return await session.scalar(select(goods.c.sales).where(goods.c.id == goods_id))
 
     async def assert_conserved(self, initial: dict[int, int]) -> None:
-        """Per SKU, stock + units in live orders == initial; sales match; no order lacks lines."""
-        async with self.sessions() as session:
-            for sku_id, start in initial.items():
-                row = (await session.execute(
-                    select(skus.c.stock, skus.c.sales).where(skus.c.id == sku_id)
-                )).one()
-                sold = await session.scalar(
-                    select(func.coalesce(func.sum(order_lines.c.count), 0))
-                    .join(orders, orders.c.order_id == order_lines.c.order_id)
-                    .where(order_lines.c.sku_id == sku_id, orders.c.status != "canceled")
-                )
-                assert row.stock >= 0
-                assert row.stock + sold == start, (sku_id, row.stock, sold, start)
-                assert row.sales == sold, (sku_id, row.sales, sold)
-            lineless = await session.scalar(
-                select(func.count()).select_from(orders).where(
-                    ~orders.c.order_id.in_(select(order_lines.c.order_id))
-                )
+        await assert_conserved(self.sessions, initial)
+
+
+async def assert_conserved(sessions, initial: dict[int, int]) -> None:
+    """Per SKU, stock + units in live orders == initial; sales match; no order lacks lines."""
+    async with sessions() as session:
+        for sku_id, start in initial.items():
+            row = (
+                await session.execute(select(skus.c.stock, skus.c.sales).where(skus.c.id == sku_id))
+            ).one()
+            sold = await session.scalar(
+                select(func.coalesce(func.sum(order_lines.c.count), 0))
+                .join(orders, orders.c.order_id == order_lines.c.order_id)
+                .where(order_lines.c.sku_id == sku_id, orders.c.status != "canceled")
             )
-            assert lineless == 0
+            assert row.stock >= 0
+            assert row.stock + sold == start, (sku_id, row.stock, sold, start)
+            assert row.sales == sold, (sku_id, row.sales, sold)
+        lineless = await session.scalar(
+            select(func.count())
+            .select_from(orders)
+            .where(~orders.c.order_id.in_(select(order_lines.c.order_id)))
+        )
+        assert lineless == 0, f"{lineless} orders without lines"
 
 
 ADDRESS = {
@@ -186,8 +223,9 @@ async def running_shop(settings: OrderSettings):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://order.test",
-                                     timeout=60) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://order.test", timeout=60
+        ) as client:
             yield Shop(app, client)
 
 
@@ -216,8 +254,12 @@ async def shop(pg_databases):
 
 def run_cli(package: str, *args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", package, *args], cwd=ROOT, env={**os.environ, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", package, *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout

@@ -24,7 +24,9 @@ async def test_register_login_and_use_the_token(shop):
 
 
 async def test_token_answer_has_the_oauth2_shape(shop):
-    await shop.client.post("/api/auth/register", json={"username": "tok_user", "password": "pw123456"})
+    await shop.client.post(
+        "/api/auth/register", json={"username": "tok_user", "password": "pw123456"}
+    )
     response = await shop.client.post(
         "/api/auth/token", data={"username": "tok_user", "password": "pw123456"}
     )
@@ -90,7 +92,9 @@ async def test_authenticated_routes_need_a_valid_token(shop, method, path, token
     if token == "garbage":
         headers["Authorization"] = "Bearer not.a.token"
     elif token == "forged":
-        forged = jwt.encode({"sub": "1", "exp": 4102444800}, "someone else's secret, long enough for HS256", "HS256")
+        forged = jwt.encode(
+            {"sub": "1", "exp": 4102444800}, "someone else's secret, long enough for HS256", "HS256"
+        )
         headers["Authorization"] = f"Bearer {forged}"
     response = await shop.client.request(method, path, headers=headers, json={})
     assert_problem(response, 401, "unauthorized")
@@ -101,7 +105,9 @@ async def test_expired_token_is_refused(shop):
     import jwt
 
     buyer = await shop.buyer()
-    expired = jwt.encode({"sub": str(buyer.user_id), "exp": 1000}, shop.app.state.settings.jwt_secret)
+    expired = jwt.encode(
+        {"sub": str(buyer.user_id), "exp": 1000}, shop.app.state.settings.jwt_secret
+    )
     response = await shop.client.get("/api/cart", headers={"Authorization": f"Bearer {expired}"})
     assert_problem(response, 401, "unauthorized")
 
@@ -127,8 +133,14 @@ async def test_addresses_are_per_user(shop):
     )
     assert created.status_code == 201
     assert created.json()["receiver"] == "Han Meimei" and created.json()["id"]
-    alice_ids = [a["id"] for a in (await shop.client.get("/api/addresses", headers=alice.headers)).json()["items"]]
-    bob_ids = [a["id"] for a in (await shop.client.get("/api/addresses", headers=bob.headers)).json()["items"]]
+    alice_ids = [
+        a["id"]
+        for a in (await shop.client.get("/api/addresses", headers=alice.headers)).json()["items"]
+    ]
+    bob_ids = [
+        a["id"]
+        for a in (await shop.client.get("/api/addresses", headers=bob.headers)).json()["items"]
+    ]
     assert alice_ids == [alice.address_id, created.json()["id"]]
     assert bob_ids == [bob.address_id]
 
@@ -149,13 +161,22 @@ async def test_cart_put_list_select_and_delete(shop):
     a, b = await shop.add_skus(10, 10, price="2.50")
     put = await shop.client.put(f"/api/cart/items/{a}", json={"count": 2}, headers=buyer.headers)
     assert put.status_code == 200
-    assert put.json() == {"sku_id": a, "name": put.json()["name"], "price": "2.50", "count": 2,
-                          "selected": True}
-    await shop.client.put(f"/api/cart/items/{b}", json={"count": 1, "selected": False},
-                          headers=buyer.headers)
+    assert put.json() == {
+        "sku_id": a,
+        "name": put.json()["name"],
+        "price": "2.50",
+        "count": 2,
+        "selected": True,
+    }
+    await shop.client.put(
+        f"/api/cart/items/{b}", json={"count": 1, "selected": False}, headers=buyer.headers
+    )
     await shop.client.put(f"/api/cart/items/{a}", json={"count": 3}, headers=buyer.headers)
     items = (await shop.client.get("/api/cart", headers=buyer.headers)).json()["items"]
-    assert [(i["sku_id"], i["count"], i["selected"]) for i in items] == [(a, 3, True), (b, 1, False)]
+    assert [(i["sku_id"], i["count"], i["selected"]) for i in items] == [
+        (a, 3, True),
+        (b, 1, False),
+    ]
     deleted = await shop.client.delete(f"/api/cart/items/{a}", headers=buyer.headers)
     assert deleted.status_code == 204
     items = (await shop.client.get("/api/cart", headers=buyer.headers)).json()["items"]
@@ -168,7 +189,9 @@ async def test_cart_put_list_select_and_delete(shop):
 async def test_cart_unknown_sku_and_bad_counts(shop):
     buyer = await shop.buyer()
     (sku,) = await shop.add_skus(10)
-    missing = await shop.client.put("/api/cart/items/999999", json={"count": 1}, headers=buyer.headers)
+    missing = await shop.client.put(
+        "/api/cart/items/999999", json={"count": 1}, headers=buyer.headers
+    )
     assert_problem(missing, 404, "sku_not_found")
     for count in (0, -1, 10**12, "2", 1.5, None, True):
         response = await shop.client.put(

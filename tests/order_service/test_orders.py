@@ -19,7 +19,8 @@ async def test_alipay_order_is_unpaid_with_totals_and_deadline(shop):
     assert order["total_count"] == 3
     assert order["freight"] == "10.00" and order["total_amount"] == "47.50"
     assert [(i["sku_id"], i["count"], i["price"]) for i in order["items"]] == [
-        (a, 2, "12.50"), (b, 1, "12.50")
+        (a, 2, "12.50"),
+        (b, 1, "12.50"),
     ]
     created = datetime.fromisoformat(order["created_at"])
     deadline = datetime.fromisoformat(order["pay_deadline"])
@@ -57,8 +58,11 @@ async def test_order_from_the_cart_takes_selected_items_and_clears_them(shop):
     buyer = await shop.buyer()
     a, b, c = await shop.add_skus(10, 10, 10, price="1.00")
     for sku, count, selected in [(a, 2, True), (b, 1, False), (c, 4, True)]:
-        await shop.client.put(f"/api/cart/items/{sku}", json={"count": count, "selected": selected},
-                              headers=buyer.headers)
+        await shop.client.put(
+            f"/api/cart/items/{sku}",
+            json={"count": count, "selected": selected},
+            headers=buyer.headers,
+        )
     order = (await shop.order(buyer, None)).json()
     assert [(i["sku_id"], i["count"]) for i in order["items"]] == [(a, 2), (c, 4)]
     assert order["total_amount"] == "16.00"
@@ -131,7 +135,9 @@ async def test_malformed_order_bodies_are_422_and_change_nothing(shop, body):
 async def test_not_json_is_422(shop):
     buyer = await shop.buyer()
     response = await shop.client.post(
-        "/api/orders", content=b"{not json", headers={**buyer.headers, "Content-Type": "application/json"}
+        "/api/orders",
+        content=b"{not json",
+        headers={**buyer.headers, "Content-Type": "application/json"},
     )
     assert_problem(response, 422, "validation_error")
 
@@ -148,11 +154,17 @@ async def test_orders_are_listed_newest_first_and_only_ones_own(shop):
     assert got.json() == first
     for path in (f"/api/orders/{bobs['order_id']}", "/api/orders/nosuchorder"):
         assert_problem(await shop.client.get(path, headers=alice.headers), 404, "order_not_found")
-    stolen_cancel = await shop.client.post(f"/api/orders/{bobs['order_id']}/cancel", headers=alice.headers)
+    stolen_cancel = await shop.client.post(
+        f"/api/orders/{bobs['order_id']}/cancel", headers=alice.headers
+    )
     assert_problem(stolen_cancel, 404, "order_not_found")
-    stolen_pay = await shop.client.post(f"/api/orders/{bobs['order_id']}/payment", headers=alice.headers)
+    stolen_pay = await shop.client.post(
+        f"/api/orders/{bobs['order_id']}/payment", headers=alice.headers
+    )
     assert_problem(stolen_pay, 404, "order_not_found")
-    assert (await shop.client.get(f"/api/orders/{bobs['order_id']}", headers=bob.headers)).json()["status"] == "unpaid"
+    assert (await shop.client.get(f"/api/orders/{bobs['order_id']}", headers=bob.headers)).json()[
+        "status"
+    ] == "unpaid"
 
 
 async def test_two_orders_in_the_same_second_get_different_ids(shop):
@@ -184,8 +196,11 @@ async def test_same_key_other_body_is_422(shop):
     (sku,) = await shop.add_skus(10)
     assert (await shop.order(buyer, [(sku, 2)], key="k")).status_code == 201
     assert_problem(await shop.order(buyer, [(sku, 3)], key="k"), 422, "idempotency_key_reused")
-    assert_problem(await shop.order(buyer, [(sku, 2)], pay_method="cash", key="k"), 422,
-                   "idempotency_key_reused")
+    assert_problem(
+        await shop.order(buyer, [(sku, 2)], pay_method="cash", key="k"),
+        422,
+        "idempotency_key_reused",
+    )
     assert (await shop.stock(sku))["stock"] == 8
 
 
@@ -202,7 +217,9 @@ async def test_concurrent_retries_with_one_key_make_one_order(shop):
     """A client that times out and retries while the first request still runs."""
     buyer = await shop.buyer()
     (sku,) = await shop.add_skus(50)
-    responses = await asyncio.gather(*(shop.order(buyer, [(sku, 1)], key="burst") for _ in range(8)))
+    responses = await asyncio.gather(
+        *(shop.order(buyer, [(sku, 1)], key="burst") for _ in range(8))
+    )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["order_id"] for r in responses}) == 1
     assert (await shop.stock(sku))["stock"] == 49
@@ -237,7 +254,9 @@ async def test_cash_orders_are_not_cancelable(shop):
     buyer = await shop.buyer()
     (sku,) = await shop.add_skus(5)
     order = (await shop.order(buyer, [(sku, 1)], pay_method="cash")).json()
-    response = await shop.client.post(f"/api/orders/{order['order_id']}/cancel", headers=buyer.headers)
+    response = await shop.client.post(
+        f"/api/orders/{order['order_id']}/cancel", headers=buyer.headers
+    )
     assert_problem(response, 409, "order_not_cancelable")
     assert (await shop.stock(sku))["stock"] == 4
 
@@ -246,7 +265,9 @@ async def test_cash_orders_are_not_payable(shop):
     buyer = await shop.buyer()
     (sku,) = await shop.add_skus(5)
     order = (await shop.order(buyer, [(sku, 1)], pay_method="cash")).json()
-    response = await shop.client.post(f"/api/orders/{order['order_id']}/payment", headers=buyer.headers)
+    response = await shop.client.post(
+        f"/api/orders/{order['order_id']}/payment", headers=buyer.headers
+    )
     assert_problem(response, 409, "order_not_payable")
 
 
@@ -256,11 +277,15 @@ async def test_payment_service_down_gives_503_and_keeps_the_order(shop):
     (sku,) = await shop.add_skus(5)
     order = (await shop.order(buyer, [(sku, 2)])).json()
     path = f"/api/orders/{order['order_id']}"
-    assert_problem(await shop.client.post(f"{path}/payment", json={"channel": "wap"},
-                                          headers=buyer.headers), 503, "payment_unavailable")
+    assert_problem(
+        await shop.client.post(f"{path}/payment", json={"channel": "wap"}, headers=buyer.headers),
+        503,
+        "payment_unavailable",
+    )
     # a cancel cannot confirm that the trade is closed, so it does not cancel
-    assert_problem(await shop.client.post(f"{path}/cancel", headers=buyer.headers), 503,
-                   "payment_unavailable")
+    assert_problem(
+        await shop.client.post(f"{path}/cancel", headers=buyer.headers), 503, "payment_unavailable"
+    )
     assert (await shop.client.get(path, headers=buyer.headers)).json()["status"] == "unpaid"
     assert (await shop.stock(sku))["stock"] == 3
 
@@ -269,6 +294,7 @@ async def test_payment_channel_must_be_page_or_wap(shop):
     buyer = await shop.buyer()
     (sku,) = await shop.add_skus(5)
     order = (await shop.order(buyer, [(sku, 1)])).json()
-    response = await shop.client.post(f"/api/orders/{order['order_id']}/payment",
-                                      json={"channel": "app"}, headers=buyer.headers)
+    response = await shop.client.post(
+        f"/api/orders/{order['order_id']}/payment", json={"channel": "app"}, headers=buyer.headers
+    )
     assert_problem(response, 422, "validation_error")
