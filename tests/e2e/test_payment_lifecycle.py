@@ -154,6 +154,9 @@ async def test_happy_path_from_cart_to_paid_order(live):
     assert payment["amount"] == Decimal(order["total_amount"])
     assert payment["trade_no"] == trade["trade_no"]
     assert payment["paid_at"] is not None
+    assert payment["out_trade_no"] == order["order_id"]
+    assert (payment["channel"], payment["closed_at"], payment["refunded_amount"]) == (
+        "page", None, Decimal("0.00"))
     notifies = await stack.payment_sql(
         "SELECT * FROM notifies WHERE out_trade_no = $1", order["order_id"])
     assert notifies and all(n["verified"] for n in notifies)
@@ -342,6 +345,7 @@ async def test_payment_after_cancellation_is_refunded(live):
     assert refund["reason"]  # the record says why the money went back
     trade = (await stack.emulator_trade(order_id)).json()
     assert Decimal(str(trade["refund_fee"])) == Decimal(order["total_amount"]), trade
+    assert [r["out_request_no"] for r in trade["refunds"]] == [refund["out_request_no"]]
     assert trade["status"] == "TRADE_CLOSED"  # a full refund closes the trade
 
     assert (await stack.get_order(buyer, order_id))["status"] == "canceled"
