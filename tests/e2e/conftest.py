@@ -13,7 +13,9 @@ async def start_stack(pg_databases, tmp_path_factory, options: StackOptions | No
 
 @pytest.fixture(scope="module")
 async def stack(pg_databases, tmp_path_factory):
-    running = await start_stack(pg_databases, tmp_path_factory)
+    # the lost-notify check runs often here so that a test can wait for it
+    options = StackOptions(reconcile_after_seconds=2, reconcile_interval_seconds=0.5)
+    running = await start_stack(pg_databases, tmp_path_factory, options)
     yield running
     await running.close()
 

@@ -218,6 +218,27 @@ async def test_first_three_notify_deliveries_fail_then_paid(live):
     assert len(await outbox_of(stack, order_id)) == 1
 
 
+# ------------------------------------------------------------------------- lost notify
+
+
+async def test_lost_notify_is_found_by_query(live):
+    """Every one of Alipay's 8 notify deliveries is lost: the payment service's reconciler
+    queries the still-open payment at Alipay and applies it as a notify would."""
+    stack = live
+    buyer, order = await one_item_order(stack)
+    order_id = order["order_id"]
+    await stack.set_faults(out_trade_no=order_id, fail_first=8)
+    pay_url = await stack.pay_url(buyer, order_id)
+    paid = await stack.buyer_pays(pay_url, order_id)
+
+    await stack.wait_order_status(buyer, order_id, "unsent", within=20)
+    trade = (await stack.emulator_trade(order_id)).json()
+    assert {d["kind"] for d in deliveries(trade)} == {"not_sent"}
+    [payment] = await payments_of(stack, order_id)
+    assert (payment["status"], payment["trade_no"]) == ("paid", paid["trade_no"])
+    assert len(await outbox_of(stack, order_id)) == 1
+
+
 # ------------------------------------------------------------------------- 4. order service down
 
 
