@@ -1,0 +1,1 @@
+"""Benchmarks (`python -m bench`); not timed tests, numbers for the README."""
