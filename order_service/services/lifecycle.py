@@ -6,6 +6,7 @@ applies. Calls to the payment service happen outside any database transaction.
 """
 
 from datetime import datetime
+from enum import StrEnum
 
 import structlog
 from sqlalchemy import select, update
@@ -103,15 +104,26 @@ async def cancel_by_user(
     if row is None:
         raise not_found(order_id)
     ensure_cancelable(row.status)
-    if await cancel_or_mark_paid(sessions, payments, row, "user") != OrderStatus.CANCELED:
+    outcome = await cancel_or_mark_paid(sessions, payments, row, "user")
+    if outcome == CancelOutcome.PAID:
         raise Conflict("order_not_cancelable", "The order was paid; it can no longer be cancelled.")
+    if outcome == CancelOutcome.NOT_UNPAID:
+        raise Conflict(
+            "order_not_cancelable", "The order changed meanwhile; it is no longer unpaid."
+        )
     async with sessions() as session:
         return await load_order(session, order_id, user_id)
 
 
+class CancelOutcome(StrEnum):
+    CANCELED = "canceled"  # by this call: stock and sales returned
+    PAID = "paid"  # the payment service found the trade paid; the order is paid instead
+    NOT_UNPAID = "not_unpaid"  # someone else moved it first (another cancel, a paid event)
+
+
 async def cancel_or_mark_paid(
     sessions: async_sessionmaker, payments: PaymentClient, row, reason: str
-) -> OrderStatus:
+) -> CancelOutcome:
     """Close the Alipay trade first; cancel only once no payment can succeed any more.
 
     Raises PaymentUnavailable when the payment service cannot confirm the close: the order then
@@ -121,15 +133,12 @@ async def cancel_or_mark_paid(
     if alipay and await payments.close_payment(row.order_id) == "paid":
         async with sessions() as session, session.begin():
             await _mark_paid(session, row.order_id, now_utc(), None)
-            status = await session.scalar(
-                select(orders.c.status).where(orders.c.order_id == row.order_id)
-            )
         log.info("cancel_found_paid", order_id=row.order_id, reason=reason)
-        return OrderStatus(status)
+        return CancelOutcome.PAID
     return await cancel_order(sessions, row.order_id, reason)
 
 
-async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str) -> OrderStatus:
+async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str) -> CancelOutcome:
     """Guarded cancel; returns stock and SKU/SPU sales in the same transaction."""
     async with sessions() as session, session.begin():
         result = await session.execute(
@@ -138,14 +147,11 @@ async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str)
             .values(status=OrderStatus.CANCELED.value, canceled_at=now_utc(), cancel_reason=reason)
         )
         if result.rowcount != 1:
-            status = await session.scalar(
-                select(orders.c.status).where(orders.c.order_id == order_id)
-            )
-            return OrderStatus(status)
+            return CancelOutcome.NOT_UNPAID
         await _return_stock(session, order_id)
     metrics.ORDERS_CANCELED.labels(reason).inc()
     log.info("order_canceled", order_id=order_id, reason=reason)
-    return OrderStatus.CANCELED
+    return CancelOutcome.CANCELED
 
 
 async def _return_stock(session: AsyncSession, order_id: str) -> None:

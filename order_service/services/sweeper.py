@@ -17,12 +17,17 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from order_service.clients.payment import PaymentClient
 from order_service.domain.errors import PaymentUnavailable
 from order_service.domain.states import OrderStatus
-from order_service.services.lifecycle import cancel_or_mark_paid
+from order_service.services.lifecycle import CancelOutcome, cancel_or_mark_paid
 from order_service.storage.database import is_postgres, now_utc
 from order_service.storage.tables import orders
 
 log = structlog.get_logger(__name__)
 BATCH_SIZE = 50
+_COUNTED = {
+    CancelOutcome.CANCELED: "canceled",
+    CancelOutcome.PAID: "paid",
+    CancelOutcome.NOT_UNPAID: "skipped",
+}
 
 
 async def claim_expired(sessions: async_sessionmaker, lease_seconds: float) -> list:
@@ -53,8 +58,8 @@ async def claim_expired(sessions: async_sessionmaker, lease_seconds: float) -> l
 async def sweep_once(
     sessions: async_sessionmaker, payments: PaymentClient, lease_seconds: float
 ) -> dict:
-    """One round; returns how many orders were cancelled, found paid, or left for later."""
-    outcome = {"canceled": 0, "paid": 0, "deferred": 0}
+    """One round: how many orders were cancelled, found paid, left for later, or skipped."""
+    outcome = {"canceled": 0, "paid": 0, "deferred": 0, "skipped": 0}
     for row in await claim_expired(sessions, lease_seconds):
         try:
             status = await cancel_or_mark_paid(sessions, payments, row, "expired")
@@ -62,7 +67,7 @@ async def sweep_once(
             outcome["deferred"] += 1
             log.warning("expiry_deferred", order_id=row.order_id)
             continue
-        outcome["canceled" if status == OrderStatus.CANCELED else "paid"] += 1
+        outcome[_COUNTED[status]] += 1
     return outcome
 
 

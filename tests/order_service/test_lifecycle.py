@@ -1,0 +1,283 @@
+"""Payment link, paid events, cancel and expiry, with the real payment service as a process.
+
+The payment service here has no reachable Alipay gateway: it can make pay links (signed
+locally) and close orders that never had a payment, but cannot confirm a close at Alipay.
+Full flows with the emulator are in tests/e2e.
+"""
+
+import asyncio
+import time
+import uuid
+
+import httpx
+
+from order_service.services.sweeper import sweep_once
+from shared.service_auth import ServiceAuth
+from tests.order_service.conftest import SERVICE_SECRET
+from tests.order_service.test_api import assert_problem
+
+
+def internal_client(shop, secret: str | None = SERVICE_SECRET) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=shop.app),
+        base_url="http://order.test",
+        auth=ServiceAuth(secret) if secret else None,
+    )
+
+
+def paid_event(order: dict, **changes) -> dict:
+    event = {
+        "event_id": uuid.uuid4().hex,
+        "type": "paid",
+        "order_id": order["order_id"],
+        "amount": order["total_amount"],
+        "trade_no": "2026112622001400000000000001",
+        "paid_at": "2026-11-26T10:00:00+00:00",
+    }
+    event.update(changes)
+    return event
+
+
+async def send_event(shop, order: dict, secret=SERVICE_SECRET, **changes) -> httpx.Response:
+    async with internal_client(shop, secret) as client:
+        return await client.post(
+            f"/internal/orders/{order['order_id']}/payment-events",
+            json=paid_event(order, **changes),
+        )
+
+
+async def eventually(check, within: float, what: str):
+    deadline = time.monotonic() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not {what} within {within}s (last: {result!r})")
+        await asyncio.sleep(0.1)
+
+
+# ----------------------------------------------------------------------------- paid events
+
+
+async def test_paid_event_applies_once(make_shop):
+    shop = await make_shop()
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(5)
+    order = (await shop.order(buyer, [(sku, 2)])).json()
+    first = await send_event(shop, order)
+    assert first.status_code == 200 and first.json() == {"result": "applied"}
+    again = await send_event(shop, order)
+    assert again.status_code == 200 and again.json() == {"result": "already_applied"}
+    seen = (await shop.client.get(f"/api/orders/{order['order_id']}", headers=buyer.headers)).json()
+    assert seen["status"] == "unsent" and seen["paid_at"].startswith("2026-11-26T10:00:00")
+    assert (await shop.stock(sku))["stock"] == 3  # paying does not touch stock
+    path = f"/api/orders/{order['order_id']}"
+    assert_problem(
+        await shop.client.post(f"{path}/cancel", headers=buyer.headers), 409, "order_not_cancelable"
+    )
+    assert_problem(
+        await shop.client.post(f"{path}/payment", headers=buyer.headers), 409, "order_not_payable"
+    )
+
+
+async def test_concurrent_duplicate_events_apply_exactly_once(make_shop):
+    shop = await make_shop()
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(5)
+    order = (await shop.order(buyer, [(sku, 1)])).json()
+    responses = await asyncio.gather(*(send_event(shop, order) for _ in range(10)))
+    results = sorted(r.json()["result"] for r in responses)
+    assert results == ["already_applied"] * 9 + ["applied"]
+
+
+async def test_unsigned_or_badly_signed_events_are_401_and_change_nothing(make_shop):
+    shop = await make_shop()
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(5)
+    order = (await shop.order(buyer, [(sku, 1)])).json()
+    unsigned = await send_event(shop, order, secret=None)
+    assert_problem(unsigned, 401, "unsigned_request")
+    forged = await send_event(shop, order, secret="not the shared secret at all")
+    assert_problem(forged, 401, "bad_signature")
+    seen = (await shop.client.get(f"/api/orders/{order['order_id']}", headers=buyer.headers)).json()
+    assert seen["status"] == "unpaid"
+
+
+async def test_event_errors(make_shop):
+    shop = await make_shop()
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(5)
+    order = (await shop.order(buyer, [(sku, 1)])).json()
+    cash = (await shop.order(buyer, [(sku, 1)], pay_method="cash")).json()
+    unknown = {**order, "order_id": "20261126000000000000nosuch"}
+    assert_problem(await send_event(shop, unknown), 404, "order_not_found")
+    assert_problem(await send_event(shop, order, amount="0.01"), 409, "amount_mismatch")
+    assert_problem(await send_event(shop, cash), 409, "order_not_payable")
+    async with internal_client(shop) as client:
+        mismatch = await client.post(
+            f"/internal/orders/{order['order_id']}/payment-events",
+            json=paid_event(order, order_id=cash["order_id"]),
+        )
+        assert_problem(mismatch, 422, "order_id_mismatch")
+        malformed = await client.post(
+            f"/internal/orders/{order['order_id']}/payment-events",
+            json=paid_event(order, type="refunded", amount=1.5),
+        )
+        assert_problem(malformed, 422, "validation_error")
+    seen = (await shop.client.get(f"/api/orders/{order['order_id']}", headers=buyer.headers)).json()
+    assert seen["status"] == "unpaid"
+
+
+# ----------------------------------------------------------------------------- cancel
+
+
+async def test_cancel_returns_stock_and_sales_once(make_shop, payment_service):
+    shop = await make_shop(payment_service_url=payment_service.url)
+    buyer = await shop.buyer()
+    spu = f"spu {uuid.uuid4().hex[:6]}"
+    a, b = await shop.add_skus(10, 10, goods_name=spu)
+    order = (await shop.order(buyer, [(a, 2), (b, 3)])).json()
+    kept = (await shop.order(buyer, [(a, 1)], pay_method="cash")).json()
+    goods_id = (await shop.stock(a))["goods_id"]
+    assert await shop.goods_sales(goods_id) == 6
+
+    canceled = await shop.client.post(
+        f"/api/orders/{order['order_id']}/cancel", headers=buyer.headers
+    )
+    assert canceled.status_code == 200, canceled.text
+    assert canceled.json()["status"] == "canceled"
+    assert canceled.json()["cancel_reason"] == "user"
+    assert await shop.stock(a) == {"stock": 9, "sales": 1, "goods_id": goods_id}
+    assert await shop.stock(b) == {"stock": 10, "sales": 0, "goods_id": goods_id}
+    assert await shop.goods_sales(goods_id) == 1
+
+    again = await shop.client.post(f"/api/orders/{order['order_id']}/cancel", headers=buyer.headers)
+    assert_problem(again, 409, "order_not_cancelable")
+    assert (await shop.stock(a))["stock"] == 9
+    assert_problem(await send_event(shop, order), 409, "order_canceled")
+    assert kept["status"] == "unsent"
+    await shop.assert_conserved({a: 10, b: 10})
+
+
+async def test_double_click_cancel_returns_stock_once(make_shop, payment_service):
+    shop = await make_shop(payment_service_url=payment_service.url)
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(10)
+    order = (await shop.order(buyer, [(sku, 4)])).json()
+    path = f"/api/orders/{order['order_id']}/cancel"
+    responses = await asyncio.gather(
+        *(shop.client.post(path, headers=buyer.headers) for _ in range(5))
+    )
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 4
+    assert (await shop.stock(sku))["stock"] == 10
+    await shop.assert_conserved({sku: 10})
+
+
+async def test_payment_link_comes_from_the_payment_service(make_shop, payment_service):
+    shop = await make_shop(payment_service_url=payment_service.url)
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(10, price="0.10")
+    order = (await shop.order(buyer, [(sku, 3)])).json()
+    path = f"/api/orders/{order['order_id']}/payment"
+    page = await shop.client.post(path, json={"channel": "page"}, headers=buyer.headers)
+    assert page.status_code == 200, page.text
+    pay_url = page.json()["pay_url"]
+    assert "gateway.do" in pay_url and order["order_id"] in httpx.URL(pay_url).params["biz_content"]
+    assert "10.30" in httpx.URL(pay_url).params["biz_content"]
+    wap = await shop.client.post(path, json={"channel": "wap"}, headers=buyer.headers)
+    assert (
+        wap.status_code == 200
+        and "QUICK_WAP_WAY" in httpx.URL(wap.json()["pay_url"]).params["biz_content"]
+    )
+    default = await shop.client.post(path, headers=buyer.headers)  # no body: page
+    assert default.status_code == 200
+
+    # Now a payment exists and Alipay cannot be asked: the order must not be cancelled.
+    cancel = await shop.client.post(
+        f"/api/orders/{order['order_id']}/cancel", headers=buyer.headers
+    )
+    assert_problem(cancel, 503, "payment_unavailable")
+    seen = (await shop.client.get(f"/api/orders/{order['order_id']}", headers=buyer.headers)).json()
+    assert seen["status"] == "unpaid"
+    assert (await shop.stock(sku))["stock"] == 7
+
+
+async def test_an_order_past_its_deadline_is_not_payable(make_shop, payment_service):
+    shop = await make_shop(payment_service_url=payment_service.url, pay_timeout_seconds=1)
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(10)
+    order = (await shop.order(buyer, [(sku, 1)])).json()
+    await asyncio.sleep(1.1)
+    response = await shop.client.post(
+        f"/api/orders/{order['order_id']}/payment", headers=buyer.headers
+    )
+    assert_problem(response, 409, "order_not_payable")
+
+
+# ----------------------------------------------------------------------------- expiry
+
+
+async def test_sweeper_cancels_expired_orders_and_returns_stock(make_shop, payment_service):
+    shop = await make_shop(
+        payment_service_url=payment_service.url, pay_timeout_seconds=1, sweep_interval_seconds=0.2
+    )
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(10)
+    expiring = (await shop.order(buyer, [(sku, 3)])).json()
+    cash = (await shop.order(buyer, [(sku, 2)], pay_method="cash")).json()
+    path = f"/api/orders/{expiring['order_id']}"
+
+    async def canceled():
+        seen = (await shop.client.get(path, headers=buyer.headers)).json()
+        return seen if seen["status"] == "canceled" else None
+
+    seen = await eventually(canceled, 10, "cancelled by the sweeper")
+    assert seen["cancel_reason"] == "expired"
+    assert (await shop.stock(sku)) == {
+        "stock": 8,
+        "sales": 2,
+        "goods_id": (await shop.stock(sku))["goods_id"],
+    }
+    cash_seen = (
+        await shop.client.get(f"/api/orders/{cash['order_id']}", headers=buyer.headers)
+    ).json()
+    assert cash_seen["status"] == "unsent"
+    await shop.assert_conserved({sku: 10})
+
+
+async def test_sweeper_does_not_cancel_when_the_close_cannot_be_confirmed(make_shop):
+    """The payment service is unreachable: a payment might still land, so the stock stays held."""
+    shop = await make_shop(pay_timeout_seconds=1, sweep_interval_seconds=0.2)
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(10)
+    order = (await shop.order(buyer, [(sku, 3)])).json()
+    await asyncio.sleep(2.0)  # the deadline passed and several sweeps ran
+    seen = (await shop.client.get(f"/api/orders/{order['order_id']}", headers=buyer.headers)).json()
+    assert seen["status"] == "unpaid"
+    assert (await shop.stock(sku))["stock"] == 7
+    # and a paid event arriving now is still applied
+    assert (await send_event(shop, order)).json() == {"result": "applied"}
+
+
+async def test_two_sweepers_share_the_work_without_doing_it_twice(make_shop, payment_service):
+    shop = await make_shop(payment_service_url=payment_service.url, pay_timeout_seconds=1)
+    buyer = await shop.buyer()
+    skus = await shop.add_skus(20, 20, 20)
+    for n in range(12):
+        assert (await shop.order(buyer, [(skus[n % 3], 1)])).status_code == 201
+    await asyncio.sleep(1.1)
+    outcomes = await asyncio.gather(
+        *(sweep_once(shop.sessions, shop.app.state.payments, 30) for _ in range(3))
+    )
+    assert sum(o["canceled"] for o in outcomes) == 12
+    assert all(o["deferred"] == 0 and o["skipped"] == 0 for o in outcomes)
+    for sku in skus:
+        assert (await shop.stock(sku))["stock"] == 20
+    await shop.assert_conserved({sku: 20 for sku in skus})
+    assert (await sweep_once(shop.sessions, shop.app.state.payments, 30)) == {
+        "canceled": 0,
+        "paid": 0,
+        "deferred": 0,
+        "skipped": 0,
+    }
