@@ -7,6 +7,7 @@ fails; a key that does not load stops the start-up with a message naming the var
 import asyncio
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 
 from payment_service.alipay import AlipayClient, AlipayConfig
@@ -20,6 +21,8 @@ from shared.db import create_engine, session_factory
 from shared.errors import install_problem_handlers
 from shared.http import internal_client
 from shared.logging import RequestIdMiddleware, configure_logging
+
+log = structlog.get_logger(__name__)
 
 
 def alipay_client(settings: PaymentSettings) -> AlipayClient:
@@ -46,6 +49,8 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
                                           current.order_service_timeout_seconds),
         )
         app.state.runtime = rt
+        log.info("payment_started", gateway=current.alipay_gateway_url,
+                 sign_type=current.alipay_sign_type)
         tasks = [
             asyncio.create_task(every(current.relay_interval_seconds, "relay",
                                       lambda: relay_once(rt))),
@@ -59,6 +64,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             await rt.order_service.aclose()
             await client.aclose()
             await engine.dispose()
+            log.info("payment_stopped")
 
     app = FastAPI(title="Payment service", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)

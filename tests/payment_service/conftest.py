@@ -3,6 +3,7 @@ each on a fresh PostgreSQL database, plus helpers to sign notifies as Alipay and
 payment database directly."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -97,6 +98,9 @@ class PaymentDb:
 
     async def outbox(self, order_id: str) -> list[dict]:
         rows = await self.rows("SELECT * FROM outbox ORDER BY created_at")
+        for row in rows:
+            if isinstance(row["payload"], str):  # SQLite hands JSON back as text
+                row["payload"] = json.loads(row["payload"])
         return [row for row in rows if row["payload"]["order_id"] == order_id]
 
 

@@ -3,11 +3,22 @@
 import asyncio
 import subprocess
 import sys
+import time
 
+import httpx
 import pytest
 
 from shared.alipay_sign import load_private_key, load_public_key, sign_bytes, verify_bytes
-from tests.payment_service.conftest import PaymentDb, migrate, start_payment_service
+from tests.payment_service.conftest import (
+    PaymentDb,
+    alipay_signed,
+    create_payment,
+    form,
+    migrate,
+    new_order_id,
+    notify_params,
+    start_payment_service,
+)
 from tests.support.processes import ROOT, free_port
 
 
@@ -51,3 +62,35 @@ async def test_a_key_that_does_not_load_stops_start_up_naming_the_setting(
                                 f"http://127.0.0.1:{free_port()}", "payment-badkey",
                                 **{setting: value})
     assert setting in str(failure.value)
+
+
+async def test_sqlite_quick_start_pays_and_stops_cleanly(tmp_path, sandbox):
+    """The quick-start database: migrate, take a genuine notify, then stop on SIGTERM promptly
+    (the relay and reconciler tasks are cancelled and awaited)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'payment.db'}"
+    await asyncio.to_thread(migrate, url)
+    service = await asyncio.to_thread(
+        start_payment_service, url, f"{sandbox.url}/gateway.do",
+        f"http://127.0.0.1:{free_port()}", "payment-sqlite",
+        PAYMENT_RECONCILE_INTERVAL_SECONDS="0.2", PAYMENT_RECONCILE_AFTER_SECONDS="0",
+    )
+    db = PaymentDb(url)
+    try:
+        order_id = new_order_id()
+        assert (await create_payment(service, order_id)).status_code == 200
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            answer = await client.post("/alipay/notify",
+                                       content=form(alipay_signed(notify_params(order_id))))
+            ready = await client.get("/readyz")
+        assert answer.text == "success"
+        assert ready.status_code == 200
+        assert (await db.payment(order_id))["status"] == "paid"
+        assert len(await db.outbox(order_id)) == 1
+        await asyncio.sleep(1)  # let the relay and the reconciler run a few rounds
+    finally:
+        started = time.monotonic()
+        await asyncio.to_thread(service.stop)
+        await db.engine.dispose()
+    assert time.monotonic() - started < 5
+    assert "payment_stopped" in service.tail(5), service.tail()
+    assert "Traceback" not in service.tail(200)

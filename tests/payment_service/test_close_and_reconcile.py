@@ -2,11 +2,22 @@
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
+import pytest
 
+from payment_service.alipay import (
+    AlipayBusinessError,
+    AlipayClient,
+    AlipayConfig,
+    AlipayGatewayError,
+    TradeNotExist,
+    TradeStatusError,
+)
 from shared.http import internal_client
 from tests.payment_service.conftest import (
+    APP_ID,
     SECRET,
     PaymentDb,
     create_payment,
@@ -14,6 +25,7 @@ from tests.payment_service.conftest import (
     new_order_id,
     start_payment_service,
 )
+from tests.payment_service.keys import pair
 from tests.support.processes import free_port
 
 
@@ -148,3 +160,57 @@ async def test_reconciler_finds_a_payment_whose_notify_never_came(pg_databases, 
     finally:
         service.stop()
         await db.engine.dispose()
+
+
+def _client(sandbox_url: str, sign_type: str = "RSA2", timeout: float = 5.0) -> AlipayClient:
+    return AlipayClient(AlipayConfig(
+        app_id=APP_ID, app_private_key=pair("app")[0], alipay_public_key=pair("alipay")[1],
+        gateway_url=f"{sandbox_url}/gateway.do", sign_type=sign_type, timeout_seconds=timeout,
+    ))
+
+
+async def test_server_calls_with_either_sign_type_and_typed_errors(payment_service, sandbox):
+    order_id = new_order_id()
+    await open_at_alipay(payment_service, order_id)
+    for sign_type in ("RSA2", "RSA"):
+        client = _client(sandbox.url, sign_type)
+        try:
+            trade = await client.query(order_id)
+            assert trade["trade_status"] == "WAIT_BUYER_PAY"
+            assert trade["out_trade_no"] == order_id
+            with pytest.raises(TradeNotExist) as missing:
+                await client.query("NoSuchTrade1")
+            assert missing.value.sub_code == "ACQ.TRADE_NOT_EXIST"
+        finally:
+            await client.aclose()
+    client = _client(sandbox.url)
+    try:
+        await client.close(order_id)
+        with pytest.raises(TradeStatusError):
+            await client.close(order_id)  # only a waiting trade can be closed
+        with pytest.raises(AlipayBusinessError):
+            await client.refund(order_id, Decimal("12.50"), f"{order_id}R1", "test")
+    finally:
+        await client.aclose()
+
+
+async def test_an_unreachable_gateway_is_a_gateway_error_within_the_timeout():
+    client = _client(f"http://127.0.0.1:{free_port()}", timeout=1.0)
+    try:
+        with pytest.raises(AlipayGatewayError, match="unreachable"):
+            await client.query("Any1")
+    finally:
+        await client.aclose()
+
+
+async def test_a_response_signed_with_another_key_is_refused(sandbox):
+    """Our client configured with the wrong "Alipay public key" (the most common mistake)."""
+    client = AlipayClient(AlipayConfig(
+        app_id=APP_ID, app_private_key=pair("app")[0], alipay_public_key=pair("app")[1],
+        gateway_url=f"{sandbox.url}/gateway.do",
+    ))
+    try:
+        with pytest.raises(AlipayGatewayError, match="signature"):
+            await client.query("Any1")
+    finally:
+        await client.aclose()
