@@ -236,7 +236,8 @@ async def make_shop(pg_databases, redis_url):
 
         async def make(**overrides) -> Shop:
             url = overrides.pop("database_url", None) or await migrated_database(pg_databases)
-            settings = order_settings(url, redis_url, **overrides)
+            redis = overrides.pop("redis_url", redis_url)
+            settings = order_settings(url, redis, **overrides)
             return await stack.enter_async_context(running_shop(settings))
 
         yield make
