@@ -5,6 +5,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -80,6 +81,9 @@ orders = Table(
     # The expiry sweeper leases an order while it asks the payment service to close it.
     Column("sweep_lease_until", DateTime(timezone=True), nullable=True),
 )
+
+Index("orders_user_created", orders.c.user_id, orders.c.created_at)
+Index("orders_status_deadline", orders.c.status, orders.c.pay_deadline)
 
 order_lines = Table(
     "order_lines",

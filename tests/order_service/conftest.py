@@ -100,7 +100,8 @@ class Shop:
     def hooks(self):
         return self.app.state.checkout_hooks
 
-    async def buyer(self, client: httpx.AsyncClient | None = None) -> Buyer:
+    async def registered_buyer(self, client: httpx.AsyncClient | None = None) -> Buyer:
+        """A buyer made through HTTP: register, log in, add an address."""
         client = client or self.client
         username = f"buyer_{uuid.uuid4().hex[:10]}"
         registered = await client.post(
@@ -118,10 +119,10 @@ class Shop:
             username, registered.json()["id"], token.json()["access_token"], address.json()["id"]
         )
 
-    async def quick_buyer(self, client: httpx.AsyncClient | None = None, sessions=None) -> Buyer:
+    async def buyer(self, client: httpx.AsyncClient | None = None, sessions=None) -> Buyer:
         """A buyer written straight to the database with a token issued as login would.
 
-        For races with dozens of buyers: argon2 hashing costs ~0.3 s per buyer; registration
+        argon2 hashing costs ~0.3 s per buyer, too slow for races with dozens of them; registration
         and login themselves are tested through HTTP elsewhere.
         """
         client = client or self.client

@@ -17,7 +17,7 @@ def assert_problem(response, status: int, code: str):
 
 
 async def test_register_login_and_use_the_token(shop):
-    buyer = await shop.buyer()
+    buyer = await shop.registered_buyer()
     response = await shop.client.get("/api/addresses", headers=buyer.headers)
     assert response.status_code == 200
     assert [a["id"] for a in response.json()["items"]] == [buyer.address_id]
@@ -58,7 +58,7 @@ async def test_register_refuses_malformed_bodies(shop, body):
 
 
 async def test_wrong_password_and_unknown_user_are_invalid_credentials(shop):
-    buyer = await shop.buyer()
+    buyer = await shop.registered_buyer()
     wrong = await shop.client.post(
         "/api/auth/token", data={"username": buyer.username, "password": "not it"}
     )

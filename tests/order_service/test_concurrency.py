@@ -59,7 +59,7 @@ class BarrierHook:
 async def test_fifty_buyers_race_for_twenty_units(make_shop):
     shop = await make_shop(db_pool_size=60)
     (sku,) = await shop.add_skus(20)
-    buyers = [await shop.quick_buyer() for _ in range(50)]
+    buyers = [await shop.buyer() for _ in range(50)]
     hook = BarrierHook(50)
     shop.hooks.before_stock_update = hook
 
@@ -91,7 +91,7 @@ async def test_fifty_buyers_race_for_twenty_units(make_shop):
 async def test_overlapping_sku_sets_in_different_orders_do_not_deadlock(make_shop):
     shop = await make_shop(db_pool_size=60)
     skus = await shop.add_skus(1000, 1000, 1000, 1000, 1000)
-    buyers = [await shop.quick_buyer() for _ in range(40)]
+    buyers = [await shop.buyer() for _ in range(40)]
     hook = BarrierHook(40)
     shop.hooks.before_stock_update = hook
     rng = random.Random(7)
@@ -137,8 +137,10 @@ async def test_race_against_two_order_service_processes(pg_databases, redis_url,
 
         sessions = session_factory(engine)
         shops = [Shop(None, client) for client in clients]  # the Shop steps, against a process
-        assert (await shops[0].buyer()).user_id  # registration and login through a process too
-        buyers = [await shops[n % 2].quick_buyer(sessions=sessions) for n in range(50)]
+        assert (
+            await shops[0].registered_buyer()
+        ).user_id  # registration and login through a process too
+        buyers = [await shops[n % 2].buyer(sessions=sessions) for n in range(50)]
         start = asyncio.Event()
 
         async def buyer_run(n, buyer):
