@@ -80,11 +80,16 @@ async def record_notify(session: AsyncSession, body: bytes, verified: bool, outc
             raw_text=text,
             verified=verified,
             outcome=outcome,
-            notify_id=(params.get("notify_id") or None) and params["notify_id"][:128],
-            out_trade_no=(params.get("out_trade_no") or None) and params["out_trade_no"][:64],
-            trade_status=(params.get("trade_status") or None) and params["trade_status"][:32],
+            notify_id=_clipped(params, "notify_id", 128),
+            out_trade_no=_clipped(params, "out_trade_no", 64),
+            trade_status=_clipped(params, "trade_status", 32),
         )
     )
+
+
+def _clipped(params: dict, name: str, size: int) -> str | None:
+    """A field for an indexed column; the full text stays in raw_body."""
+    return params.get(name, "")[:size] or None
 
 
 async def refund_of(session: AsyncSession, out_request_no: str):
