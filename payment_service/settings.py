@@ -21,7 +21,7 @@ class PaymentSettings(ServiceSettings):
         "http://127.0.0.1:8001", validation_alias=AliasChoices("PAYMENT_PUBLIC_URL")
     )
     spa_result_url: str = Field(
-        "http://127.0.0.1:8000/payment-result",
+        "http://127.0.0.1:8000/",
         validation_alias=AliasChoices("PAYMENT_SPA_RESULT_URL"),
     )
     relay_interval_seconds: float = Field(

@@ -148,7 +148,7 @@ class Stack:
             "PAYMENT_DATABASE_URL": self.payment_db,
             "PAYMENT_ORDER_SERVICE_URL": urls["order"],
             "PAYMENT_PUBLIC_URL": urls["payment"],
-            "PAYMENT_SPA_RESULT_URL": f"{urls['order']}/payment-result",
+            "PAYMENT_SPA_RESULT_URL": f"{urls['order']}/",
             "PAYMENT_RELAY_INTERVAL_SECONDS": str(opts.relay_interval_seconds),
             "PAYMENT_RECONCILE_INTERVAL_SECONDS": str(opts.reconcile_interval_seconds),
             "PAYMENT_RECONCILE_AFTER_SECONDS": str(opts.reconcile_after_seconds),
