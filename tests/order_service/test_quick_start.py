@@ -3,6 +3,7 @@ with the CLI commands and a real uvicorn process. Also readiness and settings gu
 
 import asyncio
 import json
+import signal
 
 import httpx
 import pytest
@@ -43,6 +44,9 @@ async def quick_start(tmp_path):
     async with httpx.AsyncClient(base_url=process.url, timeout=30) as client:
         yield client, env, catalog
     await asyncio.to_thread(process.stop)
+    # SIGTERM ends the lifespan (sweeper cancelled, pools closed) well within stop()'s timeout;
+    # uvicorn re-raises the signal after its graceful shutdown, so -SIGTERM, never SIGKILL's -9
+    assert process.process.returncode in (0, -signal.SIGTERM), process.tail()
 
 
 async def test_main_flow_on_sqlite_and_memory_cart(quick_start):
@@ -147,3 +151,17 @@ def test_placeholder_secrets_are_refused_outside_development():
 def test_freight_must_not_be_a_fraction_of_a_cent():
     with pytest.raises(ValidationError):
         OrderSettings(freight="10.001")
+
+
+async def test_lifespan_stops_the_sweeper(pg_databases, redis_url):
+    from tests.order_service.conftest import migrated_database, order_settings, running_shop
+
+    settings = order_settings(
+        await migrated_database(pg_databases), redis_url, sweep_interval_seconds=0.05
+    )
+    async with running_shop(settings):
+        await asyncio.sleep(0.2)  # a few rounds
+        running = [t for t in asyncio.all_tasks() if t.get_name() == "order-expiry-sweeper"]
+        assert len(running) == 1 and not running[0].done()
+    assert running[0].done()
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "order-expiry-sweeper"]
