@@ -1,8 +1,9 @@
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from shared.errors import Problem, install_problem_handlers
+from shared.http import internal_client
 from shared.logging import REQUEST_ID_HEADER, RequestIdMiddleware, current_request_id
 
 
@@ -77,3 +78,26 @@ async def test_the_request_id_is_taken_from_the_caller_and_echoed():
     assert given.headers[REQUEST_ID_HEADER] == "abc-123"
     assert made.json()["request_id"] == made.headers[REQUEST_ID_HEADER]
     assert len(made.headers[REQUEST_ID_HEADER]) == 32
+
+
+async def test_the_request_id_is_passed_on_to_the_services_we_call():
+    """An internal call made while serving a request carries that request's id."""
+    downstream = FastAPI()
+
+    @downstream.get("/seen")
+    async def seen(request: Request):
+        return {"request_id": request.headers.get(REQUEST_ID_HEADER)}
+
+    upstream = FastAPI()
+    upstream.add_middleware(RequestIdMiddleware)
+
+    @upstream.get("/call")
+    async def call():
+        transport = httpx.ASGITransport(app=downstream)
+        async with internal_client("http://down", "secret", transport=transport) as client:
+            return (await client.get("/seen")).json()
+
+    transport = httpx.ASGITransport(app=upstream)
+    async with httpx.AsyncClient(transport=transport, base_url="http://up") as client:
+        response = await client.get("/call", headers={REQUEST_ID_HEADER: "trace-7"})
+    assert response.json() == {"request_id": "trace-7"}
