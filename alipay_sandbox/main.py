@@ -1,7 +1,5 @@
 """The Alipay gateway emulator: `uvicorn alipay_sandbox.main:app` (port 8002 by convention)."""
 
-import asyncio
-import contextlib
 from contextlib import asynccontextmanager
 
 import httpx
@@ -14,20 +12,11 @@ from alipay_sandbox.notifier import Notifier
 from alipay_sandbox.protocol import App
 from alipay_sandbox.service import Sandbox
 from alipay_sandbox.settings import SandboxSettings
+from shared.background import start_periodic, stop_tasks
 from shared.errors import install_problem_handlers
 from shared.logging import RequestIdMiddleware, configure_logging
 
 log = structlog.get_logger(__name__)
-
-
-async def _expire_trades(sandbox: Sandbox, interval: float) -> None:
-    """Closes unpaid trades when their time limit passes, even when nobody asks about them."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await sandbox.expire_due()
-        except Exception:  # keep sweeping; the next round retries
-            log.exception("sandbox.expiry_failed")
 
 
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
@@ -42,16 +31,15 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
             app.state.sandbox = Sandbox(
                 private_key, current.seller_id, notifier, FaultBook(), current.public_url
             )
-            sweeper = asyncio.create_task(
-                _expire_trades(app.state.sandbox, current.expiry_interval_seconds)
+            # Closes unpaid trades when their time limit passes, even when nobody asks about them.
+            sweeper = start_periodic(
+                "sandbox-expiry", current.expiry_interval_seconds, app.state.sandbox.expire_due
             )
             log.info("sandbox.started", app_id=current.app_id, public_url=current.public_url)
             try:
                 yield
             finally:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                await stop_tasks([sweeper])
                 await notifier.stop()
                 log.info("sandbox.stopped")
 

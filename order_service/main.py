@@ -6,8 +6,6 @@ client, starts the expiry sweeper, and closes all of it (sweeper cancelled and a
 shutdown.
 """
 
-import asyncio
-import contextlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,10 +17,11 @@ from order_service.api import addresses, auth, cart, catalog, health, internal, 
 from order_service.api.errors import install_domain_errors
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import CheckoutHooks
-from order_service.services.sweeper import run_sweeper
+from order_service.services.sweeper import sweep_once
 from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
 from order_service.storage.database import open_engine
+from shared.background import start_periodic, stop_tasks
 from shared.db import session_factory
 from shared.errors import install_problem_handlers
 from shared.logging import RequestIdMiddleware, configure_logging
@@ -49,21 +48,16 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             resolved.service_auth_secret,
             resolved.payment_timeout_seconds,
         )
-        sweeper = asyncio.create_task(
-            run_sweeper(
-                app.state.sessions,
-                app.state.payments,
-                resolved.sweep_interval_seconds,
-                _lease_seconds(resolved),
-            ),
-            name="order-expiry-sweeper",
+        lease_seconds = _lease_seconds(resolved)
+        sweeper = start_periodic(
+            "order-expiry-sweeper",
+            resolved.sweep_interval_seconds,
+            lambda: sweep_once(app.state.sessions, app.state.payments, lease_seconds),
         )
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            await stop_tasks([sweeper])
             await app.state.payments.aclose()
             await app.state.cart.close()
             await engine.dispose()

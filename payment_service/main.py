@@ -4,7 +4,6 @@ Settings and keys are read when the app starts (lifespan), so importing this mod
 fails; a key that does not load stops the start-up with a message naming the variable.
 """
 
-import asyncio
 from contextlib import asynccontextmanager
 
 import structlog
@@ -12,11 +11,11 @@ from fastapi import FastAPI
 
 from payment_service.alipay import AlipayClient, AlipayConfig
 from payment_service.api import alipay, health, internal
-from payment_service.services.background import every, stop
 from payment_service.services.reconcile import reconcile_once
 from payment_service.services.relay import relay_once
 from payment_service.services.runtime import Runtime
 from payment_service.settings import PaymentSettings
+from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.errors import install_problem_handlers
 from shared.http import internal_client
@@ -52,15 +51,15 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         log.info("payment_started", gateway=current.alipay_gateway_url,
                  sign_type=current.alipay_sign_type)
         tasks = [
-            asyncio.create_task(every(current.relay_interval_seconds, "relay",
-                                      lambda: relay_once(rt))),
-            asyncio.create_task(every(current.reconcile_interval_seconds, "reconcile",
-                                      lambda: reconcile_once(rt))),
+            start_periodic("payment-relay", current.relay_interval_seconds,
+                           lambda: relay_once(rt)),
+            start_periodic("payment-reconcile", current.reconcile_interval_seconds,
+                           lambda: reconcile_once(rt)),
         ]
         try:
             yield
         finally:
-            await stop(tasks)
+            await stop_tasks(tasks)
             await rt.order_service.aclose()
             await client.aclose()
             await engine.dispose()

@@ -7,7 +7,6 @@ payment service for each, outside any transaction. An order whose close cannot b
 stays unpaid and is retried once its lease runs out.
 """
 
-import asyncio
 from datetime import timedelta
 
 import structlog
@@ -68,20 +67,7 @@ async def sweep_once(
             log.warning("expiry_deferred", order_id=row.order_id)
             continue
         outcome[_COUNTED[status]] += 1
+    if any(outcome.values()):
+        log.info("sweep", **outcome)
     return outcome
 
-
-async def run_sweeper(
-    sessions: async_sessionmaker, payments: PaymentClient, interval: float, lease_seconds: float
-) -> None:
-    """Lifespan task: a round every `interval` seconds until cancelled."""
-    while True:
-        try:
-            outcome = await sweep_once(sessions, payments, lease_seconds)
-            if any(outcome.values()):
-                log.info("sweep", **outcome)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a bad round (database restarting, ...) must not end the loop
-            log.exception("sweep_failed")
-        await asyncio.sleep(interval)
