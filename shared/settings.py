@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_PLACEHOLDER = "dev-insecure-change-me"
+# Long enough for HS256 (PyJWT warns under 32 bytes), and refused outside development anyway.
+DEV_PLACEHOLDER = "dev-insecure-placeholder-secret-change-me"
 
 
 class ServiceSettings(BaseSettings):
