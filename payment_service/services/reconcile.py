@@ -1,7 +1,14 @@
 """The lost-notify safety net: payments still open a while after their link was made are
-queried at Alipay and applied as a notify would be."""
+queried at Alipay and applied as a notify would be.
 
-from datetime import timedelta
+Like the outbox relay, due rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL) and their
+next_check_at is pushed forward in the same transaction, before Alipay is asked: replicas never
+query the same payment at once, and a payment just checked waits its turn behind the others.
+The wait doubles with the payment's age (the first check comes PAYMENT_RECONCILE_AFTER_SECONDS
+after creation, the next ones at about 2x, 4x, 8x that age), capped at MAX_BACKOFF.
+"""
+
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
@@ -11,28 +18,60 @@ from payment_service.domain import payments as states
 from payment_service.services.payments import apply_trade
 from payment_service.services.runtime import Runtime
 from payment_service.storage.tables import payments, utcnow
+from shared.db import is_sqlite
 
 log = structlog.get_logger(__name__)
 
 BATCH = 50
+MIN_BACKOFF = timedelta(seconds=1)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def next_check(created_at: datetime, now: datetime, after: timedelta) -> datetime:
+    """Wait as long as the payment is old (at least `after`, at most MAX_BACKOFF)."""
+    return now + min(max(now - created_at, after, MIN_BACKOFF), MAX_BACKOFF)
+
+
+async def claim_due(rt: Runtime) -> list:
+    """Open payments due for a check, oldest due first, each rescheduled before it is returned."""
+    now = utcnow()
+    after = timedelta(seconds=rt.settings.reconcile_after_seconds)
+    query = (
+        sa.select(payments)
+        .where(
+            payments.c.status == states.CREATED,
+            payments.c.created_at <= now - after,
+            sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
+        )
+        # a payment never checked yet is due `after` its creation; ordering it by created_at
+        # gives first checks a head start of `after` over re-checks
+        .order_by(sa.func.coalesce(payments.c.next_check_at, payments.c.created_at),
+                  payments.c.id)
+        .limit(BATCH)
+    )
+    if not is_sqlite(rt.settings.database_url):
+        query = query.with_for_update(skip_locked=True)
+    async with rt.sessions.begin() as session:
+        rows = (await session.execute(query)).mappings().all()
+        if rows:
+            await session.execute(
+                sa.update(payments)
+                .where(payments.c.id == sa.bindparam("payment_id"))
+                .values(next_check_at=sa.bindparam("check_at")),
+                [{"payment_id": row["id"], "check_at": next_check(row["created_at"], now, after)}
+                 for row in rows],
+            )
+    return rows
 
 
 async def reconcile_once(rt: Runtime) -> int:
-    """The number of payments found paid."""
-    cutoff = utcnow() - timedelta(seconds=rt.settings.reconcile_after_seconds)
-    async with rt.sessions.begin() as session:
-        rows = (await session.execute(
-            sa.select(payments)
-            .where(payments.c.status == states.CREATED, payments.c.created_at <= cutoff)
-            .order_by(payments.c.created_at)
-            .limit(BATCH)
-        )).mappings().all()
+    """Query the payments due at Alipay; the number found paid."""
     found = 0
-    for payment in rows:
+    for payment in await claim_due(rt):
         try:
             trade = await rt.alipay.query(payment["out_trade_no"])
         except TradeNotExist:
-            continue
+            continue  # the buyer never reached the cashier (yet)
         except AlipayError as exc:
             log.warning("reconcile_query_failed", out_trade_no=payment["out_trade_no"],
                         error=str(exc))
