@@ -1,6 +1,20 @@
-"""`python -m bench`: every benchmark in turn (today: Alipay signing)."""
+"""`python -m bench`: every benchmark in turn with its defaults;
+`python -m bench NAME [flags]`: one of them (NAME is signing or checkout), flags passed on."""
 
-from bench import signing
+import sys
+
+from bench import checkout, signing
+
+BENCHMARKS = {"signing": signing.main, "checkout": checkout.main}
 
 if __name__ == "__main__":
-    signing.main()
+    if len(sys.argv) > 1:
+        name = sys.argv[1]
+        if name not in BENCHMARKS:
+            sys.exit(f"usage: python -m bench [{'|'.join(BENCHMARKS)} [flags]]")
+        sys.argv = [f"python -m bench {name}", *sys.argv[2:]]
+        BENCHMARKS[name]()
+    else:
+        for run in BENCHMARKS.values():
+            sys.argv = sys.argv[:1]
+            run()
