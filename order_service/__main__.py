@@ -4,26 +4,19 @@ import argparse
 import asyncio
 import json
 import sys
-from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from pydantic import TypeAdapter, ValidationError
 
 from order_service.services.catalog import CatalogEntry, load_catalog
 from order_service.settings import OrderSettings
 from order_service.storage.database import open_engine
 from shared.db import session_factory
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "order"
+from shared.migrations import upgrade_to_head
 
 
 def migrate(database_url: str | None = None) -> None:
     """Upgrade the order database to head (runs its own event loop: call it from a thread)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["database_url"] = database_url or OrderSettings().database_url
-    command.upgrade(config, "head")
+    upgrade_to_head("order", database_url)
 
 
 def read_catalog(path: str) -> list[CatalogEntry]:

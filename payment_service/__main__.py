@@ -5,18 +5,12 @@ import sys
 from pathlib import Path
 
 from shared.alipay_sign import generate_key_pair
-
-ROOT = Path(__file__).resolve().parents[1]
+from shared.migrations import upgrade_to_head
 
 
 def migrate(database_url: str | None = None) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(ROOT / "alembic.ini"), ini_section="payment")
-    if database_url:
-        config.attributes["database_url"] = database_url
-    command.upgrade(config, "head")
+    """Upgrade the payment database to head (runs its own event loop: call it from a thread)."""
+    upgrade_to_head("payment", database_url)
 
 
 def keygen(directory: str) -> None:

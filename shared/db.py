@@ -6,6 +6,8 @@ handling and emit BEGIN ourselves (IMMEDIATE, so concurrent writers wait instead
 halfway through a transaction).
 """
 
+from pathlib import Path
+
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -15,8 +17,17 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def ensure_sqlite_directory(url: str) -> None:
+    """A quick-start SQLite file may live in a directory that does not exist yet (var/)."""
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def create_engine(url: str, **kwargs) -> AsyncEngine:
     if is_sqlite(url):
+        ensure_sqlite_directory(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _enable_sqlite_transactions(engine)
         return engine

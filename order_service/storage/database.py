@@ -1,24 +1,13 @@
 """The engine and session factory of the order database."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.db import create_engine, is_sqlite
 
 
-def ensure_sqlite_directory(url: str) -> None:
-    """A quick-start SQLite file may live in a directory that does not exist yet (var/)."""
-    if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-
-
 def open_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
-    ensure_sqlite_directory(url)
     if is_sqlite(url):
         return create_engine(url)
     return create_engine(url, pool_size=pool_size, max_overflow=max_overflow)

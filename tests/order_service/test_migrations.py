@@ -4,22 +4,18 @@ import asyncio
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
-from order_service.__main__ import MIGRATIONS
 from order_service.storage.database import open_engine
 from order_service.storage.tables import goods, skus
 from shared.db import session_factory
+from shared.migrations import alembic_config
 from tests.order_service.conftest import migrated_database
 
 
 def _check(url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["database_url"] = url
-    command.check(config)  # raises when autogenerate would find a difference
+    command.check(alembic_config("order", url))  # raises when autogenerate would find a difference
 
 
 async def test_migrated_schema_matches_the_tables(pg_databases):
