@@ -62,13 +62,3 @@ async def clear_faults(request: Request, out_trade_no: str | None = None) -> dic
         sandbox.faults.clear(out_trade_no)
         return {"faults": [f.model_dump(mode="json") for f in sandbox.faults.all()]}
 
-
-@router.get("/healthz")
-async def healthz() -> dict:
-    return {"status": "ok"}
-
-
-@router.get("/readyz")
-async def readyz() -> dict:
-    # all state is in memory: ready as soon as the app has started
-    return {"status": "ok"}

@@ -14,6 +14,7 @@ from alipay_sandbox.service import Sandbox
 from alipay_sandbox.settings import SandboxSettings
 from shared.background import start_periodic, stop_tasks
 from shared.errors import install_problem_handlers
+from shared.health import health_router
 from shared.logging import RequestIdMiddleware, configure_logging
 
 log = structlog.get_logger(__name__)
@@ -52,6 +53,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(gateway.router)
     app.include_router(api.router)
+    app.include_router(health_router())  # all state is in memory: ready once started
     return app
 
 

@@ -41,6 +41,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         configure_logging("order", json=resolved.log_json)
         engine = open_engine(resolved.database_url, resolved.db_pool_size, resolved.db_max_overflow)
         app.state.settings = resolved
+        app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.cart = open_cart_store(resolved.redis_url)
         app.state.payments = PaymentClient(

@@ -1,30 +1,14 @@
-from fastapi import APIRouter, Request
-from sqlalchemy import text
+from fastapi import Request
 
-from order_service.api.deps import CartDep, SessionsDep
-from shared.errors import problem_response
-
-router = APIRouter(tags=["health"])
+from shared.health import database_answers, health_router
 
 
-@router.get("/healthz")
-async def healthz():
-    return {"status": "ok"}
+async def _database(request: Request) -> bool:
+    return await database_answers(request.app.state.engine)
 
 
-@router.get("/readyz")
-async def readyz(request: Request, sessions: SessionsDep, cart: CartDep):
-    checks = {"database": await _database_answers(sessions), "redis": await cart.ping()}
-    if not all(checks.values()):
-        failing = ", ".join(name for name, ok in checks.items() if not ok)
-        return problem_response(503, "not_ready", f"Not answering: {failing}.", checks=checks)
-    return {"status": "ready", "checks": checks}
+async def _redis(request: Request) -> bool:
+    return await request.app.state.cart.ping()
 
 
-async def _database_answers(sessions) -> bool:
-    try:
-        async with sessions() as session:
-            await session.execute(text("SELECT 1"))
-        return True
-    except Exception:  # any failure means "not ready"; the reason is in the database's logs
-        return False
+router = health_router({"database": _database, "redis": _redis})

@@ -1,20 +1,10 @@
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi import Request
 
-router = APIRouter(tags=["health"])
+from shared.health import database_answers, health_router
 
 
-@router.get("/healthz")
-async def healthz() -> dict:
-    return {"status": "ok"}
+async def _database(request: Request) -> bool:
+    return await database_answers(request.app.state.runtime.engine)
 
 
-@router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
-    try:
-        async with request.app.state.runtime.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure means "not ready", and says why
-        return JSONResponse({"status": "unavailable", "database": repr(exc)}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+router = health_router({"database": _database})
