@@ -27,6 +27,7 @@ from tenacity import (
     RetryError,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_after_delay,
     wait_random_exponential,
 )
 
@@ -55,7 +56,11 @@ from order_service.storage.tables import (
 
 log = structlog.get_logger(__name__)
 
-STOCK_ATTEMPTS = 10
+# Under a flash sale every buyer of one SKU races for one row and each round has one winner,
+# so the retry budget is a time, not a small count: a buyer waits up to ~2 s for their turn
+# before hearing 409 stock_contention (measured in bench/checkout.py, "hot" scenario).
+STOCK_RETRY_SECONDS = 2.0
+STOCK_MAX_ATTEMPTS = 200
 
 
 class _StockRace(Exception):
@@ -112,8 +117,13 @@ async def place_order(
         # After the key: a replay of a cart order finds the cart already emptied by the first.
         counts = await _wanted_counts(cart, request)
         await _check_address(session, request)
-        lines = await _take_stock(session, counts, hooks or CheckoutHooks())
-        await _write_order(session, order_id, request, lines, freight, pay_timeout_seconds)
+        priced = await _read_skus(session, counts)
+        await _write_order(session, order_id, request, priced, freight, pay_timeout_seconds)
+        # The stock updates come last: from the first one to the commit the SKU rows are
+        # locked, and every other buyer of those SKUs waits for that commit.
+        await _take_stock(session, counts, hooks or CheckoutHooks())
+        await add_goods_sales(session, _sales_per_goods(priced))
+    async with sessions() as session:
         order = await load_order(session, order_id)
     metrics.ORDERS_PLACED.labels(request.pay_method.value).inc()
     if from_cart:
@@ -175,31 +185,26 @@ async def _check_address(session: AsyncSession, request: OrderRequest) -> None:
         raise NotFound("address_not_found", f"There is no address {request.address_id} of yours.")
 
 
-async def _take_stock(
-    session: AsyncSession, counts: dict[int, int], hooks: CheckoutHooks
-) -> list[tuple[Line, str, int]]:
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(STOCK_ATTEMPTS),
-        wait=wait_random_exponential(multiplier=0.005, max=0.1),
-        retry=retry_if_exception_type(_StockRace),
-    )
-    try:
-        async for attempt in retrying:
-            with attempt:
-                async with session.begin_nested():
-                    return await _take_stock_once(
-                        session, counts, hooks, attempt.retry_state.attempt_number
-                    )
-    except RetryError:
-        metrics.STOCK_CONTENTION.inc()
-        raise StockContention() from None
-    raise AssertionError("unreachable")
+@dataclass(frozen=True)
+class PricedLine:
+    line: Line
+    name: str
+    goods_id: int
 
 
-async def _take_stock_once(
-    session: AsyncSession, counts: dict[int, int], hooks: CheckoutHooks, attempt: int
-) -> list[tuple[Line, str, int]]:
-    """Returns (line, sku name, goods id) per sku; raises _StockRace to roll the savepoint back."""
+async def _read_skus(session: AsyncSession, counts: dict[int, int]) -> list[PricedLine]:
+    """The order's SKUs in one query; the lines priced as they are now."""
+    found = await _sku_rows(session, counts)
+    return [
+        PricedLine(
+            Line(sku_id, count, found[sku_id].price), found[sku_id].name, found[sku_id].goods_id
+        )
+        for sku_id, count in counts.items()
+    ]
+
+
+async def _sku_rows(session: AsyncSession, counts: dict[int, int]) -> dict:
+    """The SKUs by id, each checked to exist and to have enough stock for its count."""
     rows = await session.execute(
         select(skus.c.id, skus.c.name, skus.c.price, skus.c.stock, skus.c.sales, skus.c.goods_id)
         .where(skus.c.id.in_(list(counts)))
@@ -212,10 +217,34 @@ async def _take_stock_once(
             raise NotFound("sku_not_found", f"There is no sku {sku_id}.", sku_id=sku_id)
         if sku.stock < count:
             raise InsufficientStock(sku_id)
+    return found
+
+
+async def _take_stock(session: AsyncSession, counts: dict[int, int], hooks: CheckoutHooks) -> None:
+    retrying = AsyncRetrying(
+        stop=stop_after_delay(STOCK_RETRY_SECONDS) | stop_after_attempt(STOCK_MAX_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.002, max=0.05),
+        retry=retry_if_exception_type(_StockRace),
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                async with session.begin_nested():
+                    number = attempt.retry_state.attempt_number
+                    await _take_stock_once(session, counts, hooks, number)
+    except RetryError:
+        metrics.STOCK_CONTENTION.inc()
+        raise StockContention() from None
+
+
+async def _take_stock_once(
+    session: AsyncSession, counts: dict[int, int], hooks: CheckoutHooks, attempt: int
+) -> None:
+    """Re-read the stock, then compare-and-set it; raises _StockRace to roll the savepoint back."""
+    found = await _sku_rows(session, counts)
     if hooks.before_stock_update is not None:
         await hooks.before_stock_update(attempt)
-    taken = []
-    for sku_id, count in counts.items():
+    for sku_id, count in counts.items():  # ascending sku id: no two checkouts wait in a cycle
         sku = found[sku_id]
         result = await session.execute(
             update(skus)
@@ -224,20 +253,18 @@ async def _take_stock_once(
         )
         if result.rowcount != 1:
             raise _StockRace(sku_id)
-        taken.append((Line(sku_id, count, sku.price), sku.name, sku.goods_id))
-    return taken
 
 
 async def _write_order(
     session: AsyncSession,
     order_id: str,
     request: OrderRequest,
-    taken: list[tuple[Line, str, int]],
+    priced: list[PricedLine],
     freight: Decimal,
     pay_timeout_seconds: int,
 ) -> None:
-    lines = [line for line, _, _ in taken]
-    totals = order_totals(lines, freight)
+    """The order and its lines (one statement each)."""
+    totals = order_totals([p.line for p in priced], freight)
     now = now_utc()
     alipay = request.pay_method == PayMethod.ALIPAY
     await session.execute(
@@ -259,20 +286,19 @@ async def _write_order(
             [
                 {
                     "order_id": order_id,
-                    "sku_id": line.sku_id,
-                    "name": name,
-                    "count": line.count,
-                    "price": line.price,
+                    "sku_id": p.line.sku_id,
+                    "name": p.name,
+                    "count": p.line.count,
+                    "price": p.line.price,
                 }
-                for line, name, _ in taken
+                for p in priced
             ]
         )
     )
-    await add_goods_sales(session, _sales_per_goods(taken))
 
 
-def _sales_per_goods(taken: list[tuple[Line, str, int]]) -> dict[int, int]:
-    return merge_counts([(goods_id, line.count) for line, _, goods_id in taken])
+def _sales_per_goods(priced: list[PricedLine]) -> dict[int, int]:
+    return merge_counts([(p.goods_id, p.line.count) for p in priced])
 
 
 async def add_goods_sales(session: AsyncSession, per_goods: dict[int, int]) -> None:

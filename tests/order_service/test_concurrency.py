@@ -10,10 +10,10 @@ import json
 import random
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from order_service.storage.database import open_engine
-from order_service.storage.tables import orders
+from order_service.storage.tables import orders, skus
 from shared.db import session_factory
 from tests.order_service.conftest import (
     Shop,
@@ -168,3 +168,36 @@ async def test_race_against_two_order_service_processes(pg_databases, redis_url,
         await engine.dispose()
         for process in processes:
             await asyncio.to_thread(process.stop)
+
+
+async def test_a_buyer_who_always_loses_the_race_hears_stock_contention_and_nothing_is_written(
+    make_shop,
+):
+    """Another buyer takes one unit just before each of our updates: we never win, and the
+    bounded retries end in 409 stock_contention instead of looping for ever."""
+    shop = await make_shop()
+    (sku,) = await shop.add_skus(1000)
+    buyer = await shop.buyer()
+    attempts: list[int] = []
+
+    async def someone_else_buys_first(attempt: int) -> None:
+        attempts.append(attempt)
+        async with shop.sessions() as session, session.begin():
+            await session.execute(
+                update(skus).where(skus.c.id == sku).values(stock=skus.c.stock - 1)
+            )
+
+    shop.hooks.before_stock_update = someone_else_buys_first
+    response = await shop.order(buyer, [(sku, 2)])
+
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "stock_contention"
+    assert len(attempts) > 1
+    after = await shop.stock(sku)
+    assert after["stock"] == 1000 - len(attempts)  # only the other buyer's units are gone
+    assert after["sales"] == 0
+    async with shop.sessions() as session:
+        mine = await session.scalar(
+            select(func.count()).select_from(orders).where(orders.c.user_id == buyer.user_id)
+        )
+    assert mine == 0
