@@ -1,4 +1,4 @@
-"""Routes for tests and scripts: pay as a buyer, inspect a trade, inject faults; health."""
+"""Routes for tests and scripts: pay as a buyer, inspect a trade, inject faults."""
 
 from fastapi import APIRouter, Request
 
@@ -12,6 +12,10 @@ router = APIRouter()
 
 def _sandbox(request: Request) -> Sandbox:
     return request.app.state.sandbox
+
+
+def _faults(sandbox: Sandbox) -> dict:
+    return {"faults": [f.model_dump(mode="json") for f in sandbox.faults.all()]}
 
 
 @router.post("/sandbox/trades/{out_trade_no}/pay")
@@ -46,12 +50,12 @@ async def set_fault(fault: Fault, request: Request) -> dict:
     sandbox = _sandbox(request)
     async with sandbox.lock:
         sandbox.faults.set(fault)
-        return {"faults": [f.model_dump(mode="json") for f in sandbox.faults.all()]}
+        return _faults(sandbox)
 
 
 @router.get("/sandbox/faults")
 async def list_faults(request: Request) -> dict:
-    return {"faults": [f.model_dump(mode="json") for f in _sandbox(request).faults.all()]}
+    return _faults(_sandbox(request))
 
 
 @router.delete("/sandbox/faults")
@@ -60,5 +64,5 @@ async def clear_faults(request: Request, out_trade_no: str | None = None) -> dic
     sandbox = _sandbox(request)
     async with sandbox.lock:
         sandbox.faults.clear(out_trade_no)
-        return {"faults": [f.model_dump(mode="json") for f in sandbox.faults.all()]}
+        return _faults(sandbox)
 

@@ -19,12 +19,12 @@ from alipay_sandbox.trades import (
     TRADE_CLOSED,
     TRADE_FINISHED,
     TRADE_SUCCESS,
-    WAIT_BUYER_PAY,
     Link,
     Refund,
     Trade,
     TradeBook,
     TradeError,
+    require_open,
 )
 from shared.alipay_sign import sign_params
 
@@ -87,7 +87,7 @@ class Sandbox:
             at = clock.now()
             self._expire(at)
             trade = self.book.engage(link, at)
-            self._require_open(trade)
+            require_open(trade)
             return link, trade
 
     async def pay_link(self, link_id: str) -> Paid:
@@ -111,12 +111,6 @@ class Sandbox:
         if link is None:
             raise TradeError("ACQ.TRADE_NOT_EXIST", "交易不存在: unknown cashier link")
         return link
-
-    def _require_open(self, trade: Trade) -> None:
-        if trade.status != WAIT_BUYER_PAY:
-            if trade.is_paid:
-                raise TradeError("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
-            raise TradeError("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")
 
     def _pay(self, link: Link) -> Paid:
         at = clock.now()

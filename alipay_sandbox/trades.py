@@ -86,6 +86,14 @@ class Trade:
         return next((r for r in self.refunds if r.out_request_no == out_request_no), None)
 
 
+def require_open(trade: Trade) -> None:
+    """TradeError unless the trade still waits for the buyer, with Alipay's sub code."""
+    if trade.status != WAIT_BUYER_PAY:
+        if trade.is_paid:
+            raise TradeError("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
+        raise TradeError("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")
+
+
 def new_trade_no(moment: datetime) -> str:
     """28 digits like Alipay's: the Beijing date, a channel tag, then a random tail."""
     day = moment.astimezone(clock.BEIJING).strftime("%Y%m%d")
@@ -149,10 +157,7 @@ class TradeBook:
     def pay(self, trade: Trade, at: datetime) -> None:
         if trade.status == WAIT_BUYER_PAY and at >= trade.deadline:
             self.close(trade, at)
-        if trade.status != WAIT_BUYER_PAY:
-            if trade.is_paid:
-                raise TradeError("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
-            raise TradeError("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")
+        require_open(trade)
         trade.status = TRADE_SUCCESS
         trade.gmt_payment = at
 

@@ -20,3 +20,11 @@ def internal_client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
         event_hooks={"request": [propagate_request_id]},
     )
+
+
+def problem_code(response: httpx.Response) -> str | None:
+    """The `code` of a problem+json answer from another of our services (None if it has none)."""
+    try:
+        return response.json().get("code")
+    except ValueError:
+        return None

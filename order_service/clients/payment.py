@@ -7,7 +7,7 @@ import httpx
 import structlog
 
 from order_service.domain.errors import Conflict, PaymentUnavailable
-from shared.http import internal_client
+from shared.http import internal_client, problem_code
 from shared.money import format_money
 
 log = structlog.get_logger(__name__)
@@ -30,7 +30,7 @@ class PaymentClient:
         }
         response = await self._post("/internal/payments", body)
         if response.status_code == 409:
-            code = _problem_code(response)
+            code = problem_code(response)
             log.warning("payment_refused", order_id=order_id, code=code)
             raise Conflict("order_not_payable", "This order cannot be paid now.", reason=code)
         return self._json(response)["pay_url"]
@@ -71,9 +71,3 @@ class PaymentClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-
-def _problem_code(response: httpx.Response) -> str | None:
-    try:
-        return response.json().get("code")
-    except ValueError:
-        return None

@@ -22,6 +22,15 @@ def parse_alipay_time(text: str) -> datetime:
     return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING).astimezone(UTC)
 
 
+def alipay_time_or_none(text: str | None) -> datetime | None:
+    """For an optional time in what Alipay sends (gmt_payment, send_pay_date): None when absent
+    or unreadable, since the payment itself stands without it."""
+    try:
+        return parse_alipay_time(text) if text else None
+    except ValueError:
+        return None
+
+
 def amount(value: Decimal | str) -> str:
     """Yuan with exactly two decimals, as a string ("88.80"); refuses floats."""
     if isinstance(value, float):

@@ -6,7 +6,7 @@ so Alipay retries anything we could not accept.
 
 import structlog
 
-from payment_service.alipay.params import parse_alipay_time
+from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import notify as checks
 from payment_service.domain import payments as states
 from payment_service.domain.notify import NotifyRejected
@@ -47,7 +47,7 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> bool:
         outcome = "recorded"
         if states.is_paid_status(params["trade_status"]):
             paid = await records.mark_paid(
-                session, payment, params["trade_no"], _paid_at(params.get("gmt_payment"))
+                session, payment, params["trade_no"], alipay_time_or_none(params.get("gmt_payment"))
             )
             outcome = "paid" if paid else "duplicate"
             if paid:
@@ -56,9 +56,3 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> bool:
         await records.record_notify(session, body, True, outcome, params)
     return True
 
-
-def _paid_at(text: str | None):
-    try:
-        return parse_alipay_time(text) if text else None
-    except ValueError:
-        return None

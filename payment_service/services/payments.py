@@ -8,7 +8,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from payment_service.alipay import AlipayError, TradeNotExist, TradeStatusError
-from payment_service.alipay.params import parse_alipay_time
+from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import payments as states
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
@@ -61,19 +61,13 @@ async def apply_trade(rt: Runtime, payment, trade: dict) -> bool:
         log.error("query_amount_mismatch", out_trade_no=payment["out_trade_no"],
                   total_amount=trade.get("total_amount"))
         return False
-    paid_at = _paid_time(trade.get("send_pay_date"))
+    paid_at = alipay_time_or_none(trade.get("send_pay_date"))
     async with rt.sessions.begin() as session:
         applied = await records.mark_paid(session, payment, trade["trade_no"], paid_at)
     if applied:
         log.info("payment_paid", out_trade_no=payment["out_trade_no"], source="query")
     return True
 
-
-def _paid_time(text: str | None) -> datetime | None:
-    try:
-        return parse_alipay_time(text) if text else None
-    except ValueError:
-        return None
 
 
 async def close_payment(rt: Runtime, order_id: str) -> str:

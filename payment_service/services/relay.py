@@ -17,6 +17,7 @@ from payment_service.services.refunds import refund_late_payment
 from payment_service.services.runtime import Runtime
 from payment_service.storage.tables import outbox, utcnow
 from shared.db import is_sqlite
+from shared.http import problem_code
 
 log = structlog.get_logger(__name__)
 
@@ -81,7 +82,7 @@ async def _deliver(rt: Runtime, row) -> str | None:
     if response.status_code == 200:
         log.info("relay_delivered", order_id=order_id, event_id=row["id"])
         return None
-    if response.status_code == 409 and _code(response) == "order_canceled":
+    if response.status_code == 409 and problem_code(response) == "order_canceled":
         try:
             await refund_late_payment(rt, order_id)
         except AlipayError as exc:
@@ -92,9 +93,3 @@ async def _deliver(rt: Runtime, row) -> str | None:
                 body=response.text[:300])
     return f"order service answered {response.status_code}: {response.text[:300]}"
 
-
-def _code(response: httpx.Response) -> str | None:
-    try:
-        return response.json().get("code")
-    except ValueError:
-        return None
