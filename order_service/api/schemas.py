@@ -10,6 +10,8 @@ from shared.money import Money
 
 MAX_COUNT = 9999  # per line; larger counts are refused as malformed, never reach the database
 MAX_DB_ID = 2**31 - 1
+# Single-line text: no control characters (PostgreSQL refuses NUL in text; the rest is junk).
+SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
 
 
 class Strict(BaseModel):
@@ -48,12 +50,13 @@ class SkuPage(BaseModel):
 
 
 class AddressBody(Strict):
-    receiver: StrictStr = Field(min_length=1, max_length=50)
-    mobile: StrictStr = Field(pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
-    province: StrictStr = Field(min_length=1, max_length=50)
-    city: StrictStr = Field(min_length=1, max_length=50)
-    district: StrictStr = Field(min_length=1, max_length=50)
-    place: StrictStr = Field(min_length=1, max_length=200)
+    receiver: StrictStr = Field(min_length=1, max_length=50, pattern=SINGLE_LINE)
+    # max_length: the column is varchar(20), and the pattern alone allows 21 characters
+    mobile: StrictStr = Field(max_length=20, pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
+    province: StrictStr = Field(min_length=1, max_length=50, pattern=SINGLE_LINE)
+    city: StrictStr = Field(min_length=1, max_length=50, pattern=SINGLE_LINE)
+    district: StrictStr = Field(min_length=1, max_length=50, pattern=SINGLE_LINE)
+    place: StrictStr = Field(min_length=1, max_length=200, pattern=SINGLE_LINE)
 
 
 class AddressOut(BaseModel):
