@@ -1,10 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form
 
 from order_service.api.deps import SessionsDep, SettingsDep
-from order_service.api.schemas import RegisterBody, TokenOut, UserOut
+from order_service.api.schemas import RegisterBody, TokenForm, TokenOut, UserOut
 from order_service.services import users
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -17,7 +16,7 @@ async def register(body: RegisterBody, sessions: SessionsDep):
 
 @router.post("/token", response_model=TokenOut)
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[TokenForm, Form()],
     sessions: SessionsDep,
     settings: SettingsDep,
 ):

@@ -8,7 +8,9 @@ from order_service.services import lifecycle, orders_read
 from order_service.services.checkout import OrderRequest, place_order
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
-OrderId = Annotated[str, Path(min_length=1, max_length=64)]
+# Order ids are letters and digits (they are Alipay's out_trade_no); anything else, NUL
+# included, is malformed and never reaches the database.
+OrderId = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,64}$")]
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]

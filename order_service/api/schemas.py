@@ -25,6 +25,14 @@ class RegisterBody(Strict):
     password: StrictStr = Field(min_length=6, max_length=128)
 
 
+class TokenForm(BaseModel):
+    """The OAuth2 password flow's form, bounded like registration so NUL never reaches the db."""
+
+    grant_type: str | None = Field(None, pattern=r"^password$")
+    username: str = Field(min_length=1, max_length=64, pattern=SINGLE_LINE)
+    password: str = Field(min_length=1, max_length=128)
+
+
 class UserOut(BaseModel):
     id: int
     username: str
