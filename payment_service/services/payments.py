@@ -1,6 +1,6 @@
 """Create a payment (and its link), close it, and apply a trade's state as Alipay reports it."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -69,7 +69,6 @@ async def apply_trade(rt: Runtime, payment, trade: dict) -> bool:
     return True
 
 
-
 async def close_payment(rt: Runtime, order_id: str) -> str:
     """`closed` or `paid`: asks Alipay first, so a trade paid at the last moment is not lost."""
     async with rt.sessions.begin() as session:
@@ -81,34 +80,47 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
     if payment["status"] in (states.CLOSED, states.REFUNDED):
         return states.CLOSED
     try:
-        if await _paid_at_alipay(rt, payment):
-            return states.PAID
+        at_alipay = await _close_at_alipay(rt, payment)
     except AlipayError as exc:
         raise Problem(503, "alipay_unavailable", f"Alipay could not be asked: {exc}") from exc
+    if at_alipay == states.PAID:
+        return states.PAID
+    # A trade that never reached Alipay is closed here only: its link stays payable at Alipay
+    # until pay_deadline, so the reconciler keeps asking about it (next_check_at) until then,
+    # in case a late payment's notifies are all lost. A trade closed at Alipay needs no watch.
+    watch_from = None
+    if at_alipay == _NOT_AT_ALIPAY:
+        watch_from = utcnow() + timedelta(seconds=rt.settings.reconcile_after_seconds)
     async with rt.sessions.begin() as session:
-        if await records.move(session, payment["id"], states.CLOSED, closed_at=utcnow()):
+        if await records.move(session, payment["id"], states.CLOSED, closed_at=utcnow(),
+                              next_check_at=watch_from):
             return states.CLOSED
         current = await records.payment_by_id(session, payment["id"])
     # a notify marked it paid while we were closing
     return states.PAID if current["status"] == states.PAID else states.CLOSED
 
 
-async def _paid_at_alipay(rt: Runtime, payment) -> bool:
-    """True when Alipay says paid (then recorded); otherwise the trade is closed there."""
+_NOT_AT_ALIPAY = "not_at_alipay"
+
+
+async def _close_at_alipay(rt: Runtime, payment) -> str:
+    """`paid` when Alipay says paid (then recorded), `closed` when the trade is closed there,
+    `not_at_alipay` when there is no trade to close (the buyer never reached the cashier)."""
     out_trade_no = payment["out_trade_no"]
     try:
         trade = await rt.alipay.query(out_trade_no)
     except TradeNotExist:
-        return False  # the buyer never reached the cashier: nothing to close at Alipay
+        return _NOT_AT_ALIPAY
     if await apply_trade(rt, payment, trade):
-        return True
+        return states.PAID
     if trade.get("trade_status") != "WAIT_BUYER_PAY":
-        return False
+        return states.CLOSED
     try:
         await rt.alipay.close(out_trade_no)
     except TradeNotExist:
-        return False
+        return _NOT_AT_ALIPAY
     except TradeStatusError:
         # paid (or closed) between our query and our close: ask again
-        return await apply_trade(rt, payment, await rt.alipay.query(out_trade_no))
-    return False
+        paid = await apply_trade(rt, payment, await rt.alipay.query(out_trade_no))
+        return states.PAID if paid else states.CLOSED
+    return states.CLOSED

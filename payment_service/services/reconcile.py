@@ -6,6 +6,10 @@ next_check_at is pushed forward in the same transaction, before Alipay is asked:
 query the same payment at once, and a payment just checked waits its turn behind the others.
 The wait doubles with the payment's age (the first check comes PAYMENT_RECONCILE_AFTER_SECONDS
 after creation, the next ones at about 2x, 4x, 8x that age), capped at MAX_BACKOFF.
+
+A payment closed here while its trade did not exist at Alipay (see close_payment) keeps a
+next_check_at: its link can still be paid until pay_deadline, so it is checked the same way
+until a check after the link has expired finds it unpaid; then next_check_at is cleared.
 """
 
 from datetime import datetime, timedelta
@@ -38,11 +42,14 @@ async def claim_due(rt: Runtime) -> list:
     after = timedelta(seconds=rt.settings.reconcile_after_seconds)
     query = (
         sa.select(payments)
-        .where(
-            payments.c.status == states.CREATED,
-            payments.c.created_at <= now - after,
-            sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
-        )
+        .where(sa.or_(
+            sa.and_(
+                payments.c.status == states.CREATED,
+                payments.c.created_at <= now - after,
+                sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
+            ),
+            sa.and_(payments.c.status == states.CLOSED, payments.c.next_check_at <= now),
+        ))
         # a payment never checked yet is due `after` its creation; ordering it by created_at
         # gives first checks a head start of `after` over re-checks
         .order_by(sa.func.coalesce(payments.c.next_check_at, payments.c.created_at),
@@ -68,15 +75,33 @@ async def reconcile_once(rt: Runtime) -> int:
     """Query the payments due at Alipay; the number found paid."""
     found = 0
     for payment in await claim_due(rt):
+        asked_at = utcnow()
         try:
             trade = await rt.alipay.query(payment["out_trade_no"])
         except TradeNotExist:
-            continue  # the buyer never reached the cashier (yet)
+            trade = None  # the buyer never reached the cashier (yet)
         except AlipayError as exc:
             log.warning("reconcile_query_failed", out_trade_no=payment["out_trade_no"],
                         error=str(exc))
             continue
-        if await apply_trade(rt, payment, trade):
+        if trade is not None and await apply_trade(rt, payment, trade):
             found += 1
             log.info("reconcile_found_paid", out_trade_no=payment["out_trade_no"])
+        elif payment["status"] == states.CLOSED and _link_expired(rt, payment, asked_at):
+            await _stop_watching(rt, payment)
     return found
+
+
+def _link_expired(rt: Runtime, payment, asked_at: datetime) -> bool:
+    """Asked past the link's time limit, with a margin for Alipay's clock and expiry run."""
+    margin = timedelta(seconds=rt.settings.reconcile_after_seconds)
+    return asked_at > payment["pay_deadline"] + margin
+
+
+async def _stop_watching(rt: Runtime, payment) -> None:
+    async with rt.sessions.begin() as session:
+        await session.execute(
+            sa.update(payments)
+            .where(payments.c.id == payment["id"], payments.c.status == states.CLOSED)
+            .values(next_check_at=None)
+        )

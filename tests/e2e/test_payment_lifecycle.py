@@ -374,6 +374,35 @@ async def test_payment_after_cancellation_is_refunded(live):
     assert (now["stock"], now["sales"]) == (sku["stock"], sku["sales"])
 
 
+async def test_late_payment_whose_notifies_are_all_lost_is_still_refunded(live):
+    """As above, but every notify of the late payment is lost. The payment was closed on our
+    side only (the trade did not exist at Alipay yet), so its link could still be paid: the
+    reconciler must keep asking Alipay about it until the link has expired, find the payment
+    and refund it. Otherwise the buyer's money stays with the shop for a cancelled order."""
+    stack = live
+    buyer, order = await one_item_order(stack)
+    order_id = order["order_id"]
+    pay_url = await stack.pay_url(buyer, order_id)
+    assert (await stack.cancel_order(buyer, order_id)).status_code == 200
+    [payment] = await payments_of(stack, order_id)
+    assert payment["status"] == "closed"
+
+    await stack.set_faults(out_trade_no=order_id, fail_first=8)
+    paid = await stack.buyer_pays(pay_url, order_id)
+
+    try:
+        payment = await wait_payment_status(stack, order_id, "refunded", within=20)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{stack.logs()}") from None
+    assert payment["trade_no"] == paid["trade_no"]
+    assert payment["refunded_amount"] == Decimal(order["total_amount"])
+    trade = (await stack.emulator_trade(order_id)).json()
+    assert {d["kind"] for d in deliveries(trade)} == {"not_sent"}
+    assert Decimal(str(trade["refund_fee"])) == Decimal(order["total_amount"])
+    assert len(trade["refunds"]) == 1
+    assert (await stack.get_order(buyer, order_id))["status"] == "canceled"
+
+
 # ------------------------------------------------------------------------- 8. forged notifies
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from payment_service.main import alipay_client
 from payment_service.services import relay
+from payment_service.services.reconcile import reconcile_once
 from payment_service.services.refunds import refund_late_payment
 from payment_service.services.runtime import Runtime
 from payment_service.settings import PaymentSettings
@@ -27,6 +28,7 @@ from tests.payment_service.conftest import (
     payment_env,
 )
 from tests.payment_service.test_close_and_reconcile import (
+    close,
     open_at_alipay,
     pay_at_alipay,
     sandbox_call,
@@ -159,3 +161,30 @@ async def _with_status(db, order_id, status):
 async def payment_db_exec(rt: Runtime, statement: str, **params) -> None:
     async with rt.sessions.begin() as session:
         await session.execute(sa.text(statement), params)
+
+
+async def test_a_local_close_is_watched_until_its_link_has_expired(
+    payment_service, payment_db, sandbox
+):
+    """Closed here while no trade existed at Alipay, the link stays payable until its deadline:
+    the reconciler keeps checking it, and stops after a check past the deadline finds it
+    unpaid. A trade closed at Alipay itself is not watched."""
+    at_alipay = new_order_id()
+    await open_at_alipay(payment_service, at_alipay)
+    assert (await close(payment_service, at_alipay)).json()["status"] == "closed"
+    assert (await payment_db.payment(at_alipay))["next_check_at"] is None
+
+    order_id = new_order_id()
+    past = datetime.now(UTC) - timedelta(minutes=30)
+    await create_payment(payment_service, order_id, deadline=past)  # 409, the row stays
+    assert (await close(payment_service, order_id)).json()["status"] == "closed"
+    assert (await payment_db.payment(order_id))["next_check_at"] is not None
+    rt = runtime_for(payment_db, sandbox)
+    try:
+        await payment_db_exec(rt, "UPDATE payments SET next_check_at = now() WHERE order_id = :o",
+                              o=order_id)
+        assert await reconcile_once(rt) == 0
+    finally:
+        await close_runtime(rt)
+    payment = await payment_db.payment(order_id)
+    assert (payment["status"], payment["next_check_at"]) == ("closed", None)
