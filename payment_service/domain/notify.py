@@ -44,6 +44,9 @@ def parse_form(body: bytes) -> dict[str, str]:
             key, value = raw_key.decode(charset), raw_value.decode(charset)
         except UnicodeDecodeError:
             raise NotifyRejected("bad_encoding", f"not valid {charset}") from None
+        if "\x00" in key or "\x00" in value:
+            # Alipay never sends NUL, and PostgreSQL text columns cannot hold it.
+            raise NotifyRejected("bad_encoding", "NUL character")
         if key in params:
             raise NotifyRejected("repeated_key", f"{key!r} given twice")
         params[key] = value

@@ -73,6 +73,8 @@ async def record_notify(session: AsyncSession, body: bytes, verified: bool, outc
         text = body.decode(params.get("charset") or "utf-8")
     except (UnicodeDecodeError, LookupError):
         text = None
+    if text is not None and "\x00" in text:
+        text = None  # PostgreSQL text cannot hold NUL; raw_body keeps the bytes
     await session.execute(
         sa.insert(notifies).values(
             received_at=utcnow(),

@@ -200,3 +200,17 @@ async def test_a_refused_notify_followed_by_the_genuine_one_pays(payment_service
     assert (await post_notify(payment_service, forged)).text == "fail"
     assert (await post_notify(payment_service, genuine)).text == "success"
     assert (await payment_db.payment(order_id))["status"] == "paid"
+
+
+@pytest.mark.parametrize("nul", [b"%00", b"\x00"], ids=["percent-encoded", "raw"])
+@pytest.mark.parametrize("field", [b"out_trade_no", b"notify_id", b"body"])
+async def test_a_nul_character_fails_and_is_recorded(payment_service, payment_db, field, nul):
+    # Found by fuzzing: the NUL reached a PostgreSQL text column and the notify answered 500.
+    order_id = await open_payment(payment_service)
+    genuine = form(alipay_signed(notify_params(order_id)))
+    body = genuine + b"&" + field + b"=x" + nul + b"y"
+    if field == b"out_trade_no":
+        body = b"out_trade_no=x" + nul + b"y"
+    await _assert_refused(payment_service, payment_db, order_id, body, "bad_encoding", False)
+    expected_text = None if nul == b"\x00" else body.decode()
+    assert (await payment_db.notifies())[-1]["raw_text"] == expected_text
