@@ -5,6 +5,8 @@ the trade was closed here: it is recorded, then refunded because its order is ca
 Nothing ever moves back: a repeat or out-of-order notify cannot undo a payment.
 """
 
+from decimal import Decimal, InvalidOperation
+
 CREATED, PAID, CLOSED, REFUNDED = "created", "paid", "closed", "refunded"
 
 ALLOWED = {
@@ -30,3 +32,17 @@ def is_paid_status(trade_status: str | None) -> bool:
 def refund_request_no(out_trade_no: str) -> str:
     """Stable per payment, so a retried refund can never refund twice."""
     return f"{out_trade_no}R1"
+
+
+def refund_confirmed(refund_query_answer: dict, amount: Decimal) -> bool:
+    """Does an `alipay.trade.fastpay.refund.query` answer prove our refund was made?
+
+    Alipay answers code 10000 whenever the query ran; a refund it never received or that
+    failed comes back without `refund_status`. Only REFUND_SUCCESS for our exact amount counts.
+    """
+    if refund_query_answer.get("refund_status") != "REFUND_SUCCESS":
+        return False
+    try:
+        return Decimal(str(refund_query_answer.get("refund_amount"))) == amount
+    except InvalidOperation:
+        return False

@@ -40,7 +40,5 @@ async def _refund_at_alipay(rt: Runtime, payment, refund) -> None:
         return
     # fund_change=N: a repeat of a refund already made, or not made; only the query can tell
     found = await rt.alipay.refund_query(payment["out_trade_no"], refund["out_request_no"])
-    if found.get("refund_status", "REFUND_SUCCESS") != "REFUND_SUCCESS" or not found.get(
-        "refund_amount"
-    ):
+    if not states.refund_confirmed(found, refund["amount"]):
         raise AlipayBusinessError("10000", "refund not confirmed", "", "", found)
