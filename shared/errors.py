@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -44,6 +45,7 @@ def problem_response(
 
 
 _HTTP_CODES = {
+    400: "malformed_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -86,3 +88,59 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
+    _document_problems(app)
+
+
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "description": "RFC 9457 problem document with a stable machine-readable `code`.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "validation errors only: each bad field and what is wrong with it",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+_PROBLEM_RESPONSE = {
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Make /openapi.json tell what the handlers above do: every error is a problem document.
+
+    FastAPI documents its own `{"detail": [...]}` shape for 422, which these handlers never send;
+    a client generated from the schema would parse errors wrongly.
+    """
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = PROBLEM_SCHEMA
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    _problem_responses(operation.setdefault("responses", {}))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def _problem_responses(responses: dict) -> None:
+    if "422" in responses:
+        responses["422"] = {"description": "The request is malformed.", **_PROBLEM_RESPONSE}
+    responses.setdefault("default", {"description": "An error.", **_PROBLEM_RESPONSE})

@@ -101,3 +101,24 @@ async def test_the_request_id_is_passed_on_to_the_services_we_call():
     async with httpx.AsyncClient(transport=transport, base_url="http://up") as client:
         response = await client.get("/call", headers={REQUEST_ID_HEADER: "trace-7"})
     assert response.json() == {"request_id": "trace-7"}
+
+
+def test_the_openapi_document_describes_errors_as_problem_documents():
+    schema = _app().openapi()
+    problem = schema["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+    create = schema["paths"]["/things"]["post"]["responses"]
+    ref = {"$ref": "#/components/schemas/Problem"}
+    assert create["422"]["content"] == {"application/problem+json": {"schema": ref}}
+    assert create["default"]["content"] == {"application/problem+json": {"schema": ref}}
+    assert "application/json" not in create["422"]["content"]
+
+
+async def test_a_body_that_cannot_be_decoded_is_a_malformed_request():
+    async with await _client() as client:
+        response = await client.post(
+            "/things", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "malformed_request"
