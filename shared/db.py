@@ -8,9 +8,14 @@ halfway through a transaction).
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def is_sqlite(url: str) -> bool:
@@ -53,3 +58,14 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def for_claiming(query: Select, session: AsyncSession) -> Select:
+    """The rows a background task claims: locked, skipping those another replica holds.
+
+    On PostgreSQL `FOR UPDATE SKIP LOCKED`, so any number of replicas can run the same task
+    without taking the same row; SQLite (the one-process quick start) has no row locks.
+    """
+    if session.bind.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query

@@ -17,8 +17,9 @@ from order_service.clients.payment import PaymentClient
 from order_service.domain.errors import PaymentUnavailable
 from order_service.domain.states import OrderStatus
 from order_service.services.lifecycle import CancelOutcome, cancel_or_mark_paid
-from order_service.storage.database import is_postgres, now_utc
+from order_service.storage.database import now_utc
 from order_service.storage.tables import orders
+from shared.db import for_claiming
 
 log = structlog.get_logger(__name__)
 BATCH_SIZE = 50
@@ -42,9 +43,7 @@ async def claim_expired(sessions: async_sessionmaker, lease_seconds: float) -> l
             .order_by(orders.c.pay_deadline)
             .limit(BATCH_SIZE)
         )
-        if is_postgres(session):
-            query = query.with_for_update(skip_locked=True)
-        rows = (await session.execute(query)).all()
+        rows = (await session.execute(for_claiming(query, session))).all()
         if rows:
             await session.execute(
                 update(orders)

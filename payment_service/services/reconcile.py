@@ -22,7 +22,7 @@ from payment_service.domain import payments as states
 from payment_service.services.payments import apply_trade
 from payment_service.services.runtime import Runtime
 from payment_service.storage.tables import payments, utcnow
-from shared.db import is_sqlite
+from shared.db import for_claiming
 
 log = structlog.get_logger(__name__)
 
@@ -56,10 +56,8 @@ async def claim_due(rt: Runtime) -> list:
                   payments.c.id)
         .limit(BATCH)
     )
-    if not is_sqlite(rt.settings.database_url):
-        query = query.with_for_update(skip_locked=True)
     async with rt.sessions.begin() as session:
-        rows = (await session.execute(query)).mappings().all()
+        rows = (await session.execute(for_claiming(query, session))).mappings().all()
         if rows:
             await session.execute(
                 sa.update(payments)

@@ -16,7 +16,7 @@ from payment_service.alipay import AlipayError
 from payment_service.services.refunds import refund_late_payment
 from payment_service.services.runtime import Runtime
 from payment_service.storage.tables import outbox, utcnow
-from shared.db import is_sqlite
+from shared.db import for_claiming
 from shared.http import problem_code
 
 log = structlog.get_logger(__name__)
@@ -38,10 +38,8 @@ async def claim_due(rt: Runtime) -> list:
         .order_by(outbox.c.next_attempt_at)
         .limit(BATCH)
     )
-    if not is_sqlite(rt.settings.database_url):
-        query = query.with_for_update(skip_locked=True)
     async with rt.sessions.begin() as session:
-        rows = (await session.execute(query)).mappings().all()
+        rows = (await session.execute(for_claiming(query, session))).mappings().all()
         if rows:
             await session.execute(
                 sa.update(outbox)
