@@ -19,8 +19,6 @@ import os
 import random
 import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -30,7 +28,7 @@ import asyncpg
 import httpx
 import redis.asyncio as aioredis
 
-from tests.support.processes import ROOT, ServiceProcess, free_port
+from tests.support.processes import ServiceProcess, free_port, run_module
 from tests.support.servers import PostgresDatabases, fresh_redis_url
 
 SPREAD_SKUS = 1000
@@ -63,11 +61,6 @@ def order_service_env(database_url: str, redis_url: str) -> dict[str, str]:
         # cash orders never call the payment service: a closed port is enough
         "ORDER_PAYMENT_SERVICE_URL": f"http://127.0.0.1:{free_port()}",
     }
-
-
-def order_command(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "order_service", *args], cwd=ROOT,
-                   env={**os.environ, **env}, check=True, capture_output=True)
 
 
 async def new_buyer(http: httpx.AsyncClient, url: str) -> tuple[dict, int]:
@@ -140,8 +133,8 @@ async def measure(seconds: float, concurrency: int, users: int, quiet: bool) -> 
         with tempfile.TemporaryDirectory() as workdir:
             catalog = Path(workdir) / "catalog.json"
             catalog.write_text(json.dumps(CATALOG))
-            order_command(env, "migrate")
-            order_command(env, "load-catalog", str(catalog))
+            run_module("order_service", "migrate", env=env)
+            run_module("order_service", "load-catalog", str(catalog), env=env)
         for n in range(2):
             services.append(ServiceProcess("order_service.main:app", env, f"bench-order{n}"))
         await asyncio.gather(*(asyncio.to_thread(s.start) for s in services))

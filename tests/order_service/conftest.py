@@ -7,10 +7,7 @@ a token and an address, a catalog, reading stock back from the database).
 
 import asyncio
 import contextlib
-import os
 import secrets
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 
@@ -27,7 +24,7 @@ from order_service.settings import OrderSettings
 from order_service.storage.database import now_utc
 from order_service.storage.tables import goods, order_lines, orders, skus, users
 from shared.alipay_sign import generate_key_pair
-from tests.support.processes import ROOT, ServiceProcess, free_port
+from tests.support.processes import ServiceProcess, free_port, run_module
 
 SERVICE_SECRET = "order-tests-" + secrets.token_hex(16)
 JWT_SECRET = "order-tests-jwt-" + secrets.token_hex(16)
@@ -254,19 +251,6 @@ async def shop(pg_databases):
         yield running
 
 
-def run_cli(package: str, *args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", package, *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 async def payment_service(pg_databases, tmp_path_factory):
     """The real payment service as a process, its Alipay gateway pointing at a closed port.
@@ -292,7 +276,7 @@ async def payment_service(pg_databases, tmp_path_factory):
         "ALIPAY_GATEWAY_URL": f"{closed_port_url()}/gateway.do",
         "ALIPAY_TIMEOUT_SECONDS": "2",
     }
-    await asyncio.to_thread(run_cli, "payment_service", "migrate", env=env)
+    await asyncio.to_thread(run_module, "payment_service", "migrate", env=env)
     process = ServiceProcess("payment_service.main:app", env, "order-tests-payment", port)
     await asyncio.to_thread(process.start)
     yield process

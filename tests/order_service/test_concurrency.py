@@ -21,7 +21,7 @@ from tests.order_service.conftest import (
     migrated_database,
     order_env,
     order_settings,
-    run_cli,
+    run_module,
 )
 from tests.support.processes import ServiceProcess
 
@@ -128,7 +128,7 @@ async def test_race_against_two_order_service_processes(pg_databases, redis_url,
     catalog.write_text(
         json.dumps([{"id": 7, "name": "the last units", "price": "99.00", "stock": 20}])
     )
-    await asyncio.to_thread(run_cli, "order_service", "load-catalog", str(catalog), env=env)
+    await asyncio.to_thread(run_module, "order_service", "load-catalog", str(catalog), env=env)
     processes = [ServiceProcess("order_service.main:app", env, f"order-race-{n}") for n in (1, 2)]
     await asyncio.gather(*(asyncio.to_thread(p.start) for p in processes))
     engine = open_engine(settings.database_url)

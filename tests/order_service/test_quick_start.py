@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from order_service.settings import OrderSettings
-from tests.order_service.conftest import ADDRESS, closed_port_url, run_cli
+from tests.order_service.conftest import ADDRESS, closed_port_url, run_module
 from tests.order_service.test_api import assert_problem
 from tests.support.processes import ServiceProcess, free_port
 
@@ -34,9 +34,9 @@ async def quick_start(tmp_path):
             ]
         )
     )
-    assert "migrated" in await asyncio.to_thread(run_cli, "order_service", "migrate", env=env)
+    assert "migrated" in await asyncio.to_thread(run_module, "order_service", "migrate", env=env)
     loaded = await asyncio.to_thread(
-        run_cli, "order_service", "load-catalog", str(catalog), env=env
+        run_module, "order_service", "load-catalog", str(catalog), env=env
     )
     assert "3 created" in loaded
     process = ServiceProcess("order_service.main:app", env, "order-quick-start")
@@ -108,7 +108,7 @@ async def test_main_flow_on_sqlite_and_memory_cart(quick_start):
 
     # the catalog file can be loaded again: existing skus are updated, not duplicated
     reloaded = await asyncio.to_thread(
-        run_cli, "order_service", "load-catalog", str(catalog), env=env
+        run_module, "order_service", "load-catalog", str(catalog), env=env
     )
     assert "0 created, 3 updated" in reloaded
     assert (await client.get(f"/api/skus/{apple['id']}")).json()["stock"] == 5
@@ -126,9 +126,9 @@ async def test_load_catalog_refuses_a_bad_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"name": "float price", "price": 1.5, "stock": 1}]))
     env = {"ORDER_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/o.db"}
-    await asyncio.to_thread(run_cli, "order_service", "migrate", env=env)
+    await asyncio.to_thread(run_module, "order_service", "migrate", env=env)
     with pytest.raises(AssertionError, match="load-catalog"):
-        await asyncio.to_thread(run_cli, "order_service", "load-catalog", str(bad), env=env)
+        await asyncio.to_thread(run_module, "order_service", "load-catalog", str(bad), env=env)
 
 
 async def test_readyz_is_503_when_redis_does_not_answer(make_shop):

@@ -5,8 +5,6 @@ payment database directly."""
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -17,7 +15,7 @@ from shared.alipay_sign import NOTIFY_EXCLUDED, load_private_key, sign_bytes, si
 from shared.db import create_engine
 from shared.http import internal_client
 from tests.payment_service.keys import pair
-from tests.support.processes import ROOT, ServiceProcess, free_port
+from tests.support.processes import ServiceProcess, free_port, run_module
 
 SECRET = "payment-tests-secret-0123456789"
 APP_ID = "9021000000000042"
@@ -25,10 +23,7 @@ SELLER_ID = "2088000000000042"
 
 
 def migrate(database_url: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "payment_service", "migrate"], cwd=ROOT, check=True,
-        env={**os.environ, "PAYMENT_DATABASE_URL": database_url},
-    )
+    run_module("payment_service", "migrate", env={"PAYMENT_DATABASE_URL": database_url})
 
 
 def payment_env(database_url: str, gateway_url: str, order_service_url: str, **extra) -> dict:

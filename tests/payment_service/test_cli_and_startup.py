@@ -1,8 +1,6 @@
 """The commands of the contract, and start-up refusing a key that does not load."""
 
 import asyncio
-import subprocess
-import sys
 import time
 
 import httpx
@@ -19,14 +17,13 @@ from tests.payment_service.conftest import (
     notify_params,
     start_payment_service,
 )
-from tests.support.processes import ROOT, free_port
+from tests.support.processes import free_port, run_module
 
 
 def test_keygen_writes_a_matching_rsa_2048_pair(tmp_path):
     target = tmp_path / "keys"
-    result = subprocess.run([sys.executable, "-m", "payment_service", "keygen", str(target)],
-                            cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "app_private_key.pem" in result.stdout
+    output = run_module("payment_service", "keygen", str(target))
+    assert "app_private_key.pem" in output
     private = load_private_key(str(target / "app_private_key.pem"))
     public = load_public_key(str(target / "app_public_key.pem"))
     assert private.key_size == 2048

@@ -1,4 +1,5 @@
-"""Services as real processes: uvicorn on a free port, stopped (SIGTERM) or killed (SIGKILL)."""
+"""Real processes: our commands (`python -m <package> ...`) run to completion, and services as
+uvicorn on a free port, stopped (SIGTERM) or killed (SIGKILL)."""
 
 import os
 import signal
@@ -18,6 +19,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def run_module(package: str, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 120) -> str:
+    """`python -m <package> <args>` from the repo root with `env` over ours; its stdout.
+
+    A non-zero exit fails (AssertionError) with everything the command printed.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", package, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"python -m {package} exited with {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout
 
 
 class ServiceProcess:

@@ -10,10 +10,7 @@ Alipay's buyer (pay at the emulator) and as an operator (SQL on the databases).
 
 import asyncio
 import json
-import os
 import secrets
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,7 +22,7 @@ import asyncpg
 import httpx
 
 from shared.alipay_sign import generate_key_pair
-from tests.support.processes import ROOT, ServiceProcess, free_port
+from tests.support.processes import ServiceProcess, free_port, run_module
 
 APP_ID = "2021000000000001"
 SELLER_ID = "2088000000000001"
@@ -111,12 +108,14 @@ class Stack:
         payment_db = await pg_databases.create("e2e_payment")
         stack = cls(workdir, order_db, payment_db, redis_url, options or StackOptions())
         await asyncio.gather(
-            stack.run_command("order_service", "migrate"),
-            stack.run_command("payment_service", "migrate"),
+            asyncio.to_thread(run_module, "order_service", "migrate", env=stack.env),
+            asyncio.to_thread(run_module, "payment_service", "migrate", env=stack.env),
         )
         catalog_file = workdir / "catalog.json"
         catalog_file.write_text(json.dumps(stack.options.catalog))
-        await stack.run_command("order_service", "load-catalog", str(catalog_file))
+        await asyncio.to_thread(
+            run_module, "order_service", "load-catalog", str(catalog_file), env=stack.env
+        )
         await stack.start_all()
         return stack
 
@@ -167,19 +166,6 @@ class Stack:
         }
         env.update(opts.extra_env)
         return env
-
-    async def run_command(self, package: str, *args: str) -> str:
-        """`python -m <package> <args>` with the stack's environment; fails loudly."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", package, *args, cwd=ROOT,
-            env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        output, _ = await proc.communicate()
-        text = output.decode(errors="replace")
-        if proc.returncode != 0:
-            raise RuntimeError(f"python -m {package} {' '.join(args)} failed "
-                               f"(exit {proc.returncode}):\n{text}")
-        return text
 
     @property
     def processes(self) -> dict[str, ServiceProcess]:
