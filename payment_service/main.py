@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from prometheus_client import make_asgi_app
 
 from payment_service.alipay import AlipayClient, AlipayConfig
 from payment_service.api import alipay, health, internal
@@ -71,6 +72,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(internal.router)
     app.include_router(alipay.router)
+    app.mount("/metrics", make_asgi_app())
     return app
 
 

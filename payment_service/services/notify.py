@@ -6,6 +6,7 @@ so Alipay retries anything we could not accept.
 
 import structlog
 
+from payment_service import metrics
 from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import notify as checks
 from payment_service.domain import payments as states
@@ -27,18 +28,24 @@ async def handle_notify(rt: Runtime, body: bytes) -> bool:
             raise NotifyRejected("bad_signature")
         verified = True
         checks.check_merchant(params, rt.notify_checks)
-        return await _apply(rt, body, params)
+        outcome = await _apply(rt, body, params)
+        metrics.NOTIFIES.labels(outcome=outcome).inc()
+        if outcome == "paid":
+            metrics.PAID.labels(source="notify").inc()
+        return True
     except NotifyRejected as rejected:
         log.warning("notify_rejected", outcome=rejected.outcome, detail=str(rejected),
                     out_trade_no=(params or {}).get("out_trade_no"))
         async with rt.sessions.begin() as session:
             await records.record_notify(session, body[: checks.MAX_BODY_BYTES], verified,
                                         rejected.outcome, params)
+        metrics.NOTIFIES.labels(outcome=rejected.outcome).inc()
         return False
 
 
-async def _apply(rt: Runtime, body: bytes, params: dict) -> bool:
-    """In one transaction: the payment's change (if any), its outbox event, the notify record."""
+async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
+    """In one transaction: the payment's change (if any), its outbox event, the notify record.
+    Returns the recorded outcome."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_out_trade_no(session, params["out_trade_no"])
         if payment is None:
@@ -54,5 +61,5 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> bool:
                 log.info("payment_paid", out_trade_no=payment["out_trade_no"], source="notify",
                          was=payment["status"])
         await records.record_notify(session, body, True, outcome, params)
-    return True
+    return outcome
 

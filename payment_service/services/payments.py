@@ -7,6 +7,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 
+from payment_service import metrics
 from payment_service.alipay import AlipayError, TradeNotExist, TradeStatusError
 from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import payments as states
@@ -53,8 +54,9 @@ async def create_payment(
     return dict(payment, channel=channel), url
 
 
-async def apply_trade(rt: Runtime, payment, trade: dict) -> bool:
-    """Apply what alipay.trade.query says, as a notify would: paid (once) when it was paid."""
+async def apply_trade(rt: Runtime, payment, trade: dict, source: str = "query") -> bool:
+    """Apply what alipay.trade.query says, as a notify would: paid (once) when it was paid.
+    `source` (query: the reconciler, close: a close request) is what the log and metric say."""
     if not states.is_paid_status(trade.get("trade_status")):
         return False
     if Decimal(str(trade.get("total_amount", "0"))) != payment["amount"]:
@@ -65,7 +67,8 @@ async def apply_trade(rt: Runtime, payment, trade: dict) -> bool:
     async with rt.sessions.begin() as session:
         applied = await records.mark_paid(session, payment, trade["trade_no"], paid_at)
     if applied:
-        log.info("payment_paid", out_trade_no=payment["out_trade_no"], source="query")
+        metrics.PAID.labels(source=source).inc()
+        log.info("payment_paid", out_trade_no=payment["out_trade_no"], source=source)
     return True
 
 
@@ -111,7 +114,7 @@ async def _close_at_alipay(rt: Runtime, payment) -> str:
         trade = await rt.alipay.query(out_trade_no)
     except TradeNotExist:
         return _NOT_AT_ALIPAY
-    if await apply_trade(rt, payment, trade):
+    if await apply_trade(rt, payment, trade, source="close"):
         return states.PAID
     if trade.get("trade_status") != "WAIT_BUYER_PAY":
         return states.CLOSED
@@ -121,6 +124,6 @@ async def _close_at_alipay(rt: Runtime, payment) -> str:
         return _NOT_AT_ALIPAY
     except TradeStatusError:
         # paid (or closed) between our query and our close: ask again
-        paid = await apply_trade(rt, payment, await rt.alipay.query(out_trade_no))
+        paid = await apply_trade(rt, payment, await rt.alipay.query(out_trade_no), "close")
         return states.PAID if paid else states.CLOSED
     return states.CLOSED
