@@ -6,11 +6,13 @@ from payment_service.alipay.errors import (
     AlipayError,
     AlipayGatewayError,
     AlipaySystemError,
+    InvalidSignature,
     TradeNotExist,
     TradeStatusError,
 )
 
 __all__ = [
     "AlipayBusinessError", "AlipayClient", "AlipayConfig", "AlipayError",
-    "AlipayGatewayError", "AlipaySystemError", "TradeNotExist", "TradeStatusError",
+    "AlipayGatewayError", "AlipaySystemError", "InvalidSignature", "TradeNotExist",
+    "TradeStatusError",
 ]

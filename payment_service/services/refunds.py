@@ -2,11 +2,22 @@
 
 The refund request number is stable per payment, so a retry after a timeout or a crash asks
 Alipay for the same refund again and Alipay answers it once (fund_change=N on the repeat).
+
+A refund Alipay refuses for good (a signed business error such as ACQ.TRADE_HAS_FINISHED or
+ACQ.REFUND_AMT_NOT_EQUAL_TOTAL) is marked `failed` with Alipay's reason and not asked again:
+a person has to look at it. Transport errors, Alipay's own trouble and a refund Alipay cannot
+yet confirm stay retryable.
 """
 
 import structlog
 
-from payment_service.alipay import AlipayBusinessError
+from payment_service import metrics
+from payment_service.alipay import (
+    AlipayBusinessError,
+    AlipayError,
+    AlipaySystemError,
+    InvalidSignature,
+)
 from payment_service.domain import payments as states
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
@@ -14,8 +25,31 @@ from payment_service.storage import records
 log = structlog.get_logger(__name__)
 
 
+class RefundNotConfirmed(AlipayError):
+    """Alipay answered, but its refund query does not show our refund made: ask again later."""
+
+
+class RefundRefused(Exception):
+    """Alipay refused the refund for good; the refund row is `failed` with the reason."""
+
+
+def refused_for_good(exc: AlipayError) -> bool:
+    """A signed refusal that asking again will not change. Alipay's system errors say "retry",
+    and a refused request signature is our configuration, fixed without touching the refund."""
+    return isinstance(exc, AlipayBusinessError) and not isinstance(
+        exc, AlipaySystemError | InvalidSignature
+    )
+
+
+def refusal_reason(exc: AlipayBusinessError) -> str:
+    if exc.sub_code:
+        return f"{exc.sub_code} {exc.sub_msg}".strip()
+    return f"{exc.code} {exc.msg}".strip()
+
+
 async def refund_late_payment(rt: Runtime, order_id: str) -> None:
-    """Refund in full; raises AlipayError when Alipay cannot confirm it (the caller retries)."""
+    """Refund in full. Raises AlipayError when Alipay cannot confirm it (the caller retries),
+    RefundRefused when Alipay refused it for good (the caller stops)."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
         if payment is None or payment["status"] == states.REFUNDED:
@@ -24,12 +58,31 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
         refund = await records.ensure_refund(
             session, payment, out_request_no, payment["amount"], states.LATE_PAYMENT_REASON
         )
+    if refund["status"] == "failed":
+        raise RefundRefused(refund["last_error"])
     if refund["status"] != "succeeded":
-        await _refund_at_alipay(rt, payment, refund)
+        try:
+            await _refund_at_alipay(rt, payment, refund)
+        except AlipayError as exc:
+            if refused_for_good(exc):
+                await _record_refusal(rt, payment, refund, exc)
+            raise
+        metrics.REFUNDS.labels(result="succeeded").inc()
     async with rt.sessions.begin() as session:
         await records.complete_refund(session, refund, payment)
     log.info("payment_refunded", out_trade_no=payment["out_trade_no"],
              out_request_no=refund["out_request_no"], reason=refund["reason"])
+
+
+async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayBusinessError) -> None:
+    reason = refusal_reason(exc)
+    async with rt.sessions.begin() as session:
+        await records.fail_refund(session, refund, reason)
+    metrics.REFUNDS.labels(result="failed").inc()
+    log.error("refund_refused", out_trade_no=payment["out_trade_no"],
+              out_request_no=refund["out_request_no"], amount=str(refund["amount"]),
+              sub_code=exc.sub_code, sub_msg=exc.sub_msg, code=exc.code, msg=exc.msg)
+    raise RefundRefused(reason) from exc
 
 
 async def _refund_at_alipay(rt: Runtime, payment, refund) -> None:
@@ -41,4 +94,4 @@ async def _refund_at_alipay(rt: Runtime, payment, refund) -> None:
     # fund_change=N: a repeat of a refund already made, or not made; only the query can tell
     found = await rt.alipay.refund_query(payment["out_trade_no"], refund["out_request_no"])
     if not states.refund_confirmed(found, refund["amount"]):
-        raise AlipayBusinessError("10000", "refund not confirmed", "", "", found)
+        raise RefundNotConfirmed(f"refund not confirmed by the refund query: {found}")

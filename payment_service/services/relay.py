@@ -12,8 +12,9 @@ import httpx
 import sqlalchemy as sa
 import structlog
 
+from payment_service import metrics
 from payment_service.alipay import AlipayError
-from payment_service.services.refunds import refund_late_payment
+from payment_service.services.refunds import RefundRefused, refund_late_payment
 from payment_service.services.runtime import Runtime
 from payment_service.storage.tables import outbox, utcnow
 from shared.db import for_claiming
@@ -53,21 +54,33 @@ async def relay_once(rt: Runtime) -> int:
     """Deliver what is due; the number of events acknowledged."""
     delivered = 0
     for row in await claim_due(rt):
-        error = await _deliver(rt, row)
+        result, error = await _deliver(rt, row)
+        metrics.RELAY_DELIVERIES.labels(result=result).inc()
         async with rt.sessions.begin() as session:
             values = (
-                {"delivered_at": utcnow(), "last_error": None}
-                if error is None
-                else {"next_attempt_at": utcnow() + backoff(row["attempts"] + 1),
-                      "last_error": error[:1000]}
+                {"next_attempt_at": utcnow() + backoff(row["attempts"] + 1),
+                 "last_error": error[:1000]}
+                if result == "failed"
+                else {"delivered_at": utcnow(), "last_error": error}
             )
             await session.execute(sa.update(outbox).where(outbox.c.id == row["id"]).values(values))
-        delivered += error is None
+        delivered += result != "failed"
+    await _count_pending(rt)
     return delivered
 
 
-async def _deliver(rt: Runtime, row) -> str | None:
-    """None when the order service acknowledged the event (or the late payment was refunded)."""
+async def _count_pending(rt: Runtime) -> None:
+    async with rt.sessions() as session:
+        pending = await session.scalar(
+            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+        )
+    metrics.OUTBOX_PENDING.set(pending)
+
+
+async def _deliver(rt: Runtime, row) -> tuple[str, str | None]:
+    """(result, error). Result `delivered` (the order service acknowledged the event),
+    `refund` (its order was cancelled and the payment refunded), `refund_refused` (Alipay
+    refused the refund for good: settled with the reason, not retried) or `failed` (retried)."""
     payload = row["payload"]
     order_id = payload["order_id"]
     try:
@@ -76,18 +89,19 @@ async def _deliver(rt: Runtime, row) -> str | None:
         )
     except httpx.HTTPError as exc:
         log.warning("relay_unreachable", order_id=order_id, error=repr(exc))
-        return f"order service unreachable: {exc!r}"
+        return "failed", f"order service unreachable: {exc!r}"
     if response.status_code == 200:
         log.info("relay_delivered", order_id=order_id, event_id=row["id"])
-        return None
+        return "delivered", None
     if response.status_code == 409 and problem_code(response) == "order_canceled":
         try:
             await refund_late_payment(rt, order_id)
+        except RefundRefused as exc:
+            return "refund_refused", f"refund refused by Alipay: {exc}"
         except AlipayError as exc:
             log.warning("refund_failed", order_id=order_id, error=str(exc))
-            return f"refund failed: {exc}"
-        return None
+            return "failed", f"refund failed: {exc}"
+        return "refund", None
     log.warning("relay_refused", order_id=order_id, status=response.status_code,
                 body=response.text[:300])
-    return f"order service answered {response.status_code}: {response.text[:300]}"
-
+    return "failed", f"order service answered {response.status_code}: {response.text[:300]}"

@@ -122,3 +122,12 @@ async def complete_refund(session: AsyncSession, refund, payment) -> None:
         .values(status="succeeded", refunded_at=now)
     )
     await move(session, payment["id"], states.REFUNDED, refunded_amount=refund["amount"])
+
+
+async def fail_refund(session: AsyncSession, refund, reason: str) -> None:
+    """Alipay refused the refund for good: `failed`, with its reason, for a person to act on."""
+    await session.execute(
+        sa.update(refunds)
+        .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
+        .values(status="failed", last_error=reason[:1000])
+    )

@@ -93,7 +93,9 @@ refunds = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("refunded_at", UTCDateTime()),
-    sa.CheckConstraint("status IN ('requested', 'succeeded')", name="status_known"),
+    # failed: Alipay refused it for good (last_error says why); never asked again by itself
+    sa.Column("last_error", sa.Text()),
+    sa.CheckConstraint("status IN ('requested', 'succeeded', 'failed')", name="status_known"),
 )
 
 outbox = sa.Table(

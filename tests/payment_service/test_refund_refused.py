@@ -1,0 +1,79 @@
+"""A late payment whose refund Alipay refuses for good is recorded as a failed refund for a
+person to act on, and the relay stops asking. The whole stack runs (order service, payment
+service, emulator as processes) so the late payment reaches the refund the real way."""
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from payment_service.main import alipay_client
+from payment_service.settings import PaymentSettings
+from shared.http import internal_client
+from tests.support.servers import fresh_redis_url
+from tests.support.stack import Stack, eventually
+
+
+@pytest.fixture(scope="module")
+async def stack(pg_databases, tmp_path_factory):
+    running = await Stack.create(pg_databases, await fresh_redis_url(),
+                                 tmp_path_factory.mktemp("refused"))
+    yield running
+    await running.close()
+
+
+async def test_a_refund_alipay_refuses_is_failed_with_its_reason_and_not_retried(stack):
+    buyer = await stack.new_buyer()
+    sku = await stack.sku_by_name("e2e item 2")
+    order = await stack.place_order(buyer, [{"sku_id": sku["id"], "count": 1}])
+    order_id = order["order_id"]
+    pay_url = await stack.pay_url(buyer, order_id)
+    assert (await stack.cancel_order(buyer, order_id)).json()["status"] == "canceled"
+
+    # The buyer pays from the tab still holding the link while the payment service is down;
+    # meanwhile the merchant refunds one cent by hand at Alipay, so our full refund no longer fits.
+    await stack.stop("payment")
+    await stack.buyer_pays(pay_url, order_id)
+    merchant = alipay_client(PaymentSettings(**stack.env))
+    try:
+        answer = await merchant.refund(order_id, Decimal("0.01"), "BYHAND1", "by hand")
+        assert answer["fund_change"] == "Y"
+    finally:
+        await merchant.aclose()
+    await stack.start("payment")  # Alipay's notify retries (or the reconciler) bring the payment
+
+    async def refused():
+        rows = await stack.payment_sql(
+            "SELECT r.* FROM refunds r JOIN payments p ON p.id = r.payment_id"
+            " WHERE p.order_id = $1", order_id)
+        return rows[0] if rows and rows[0]["status"] == "failed" else None
+
+    try:
+        refund = await eventually(refused, 30, "the refund to be marked failed")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{stack.logs()}") from None
+    assert refund["last_error"].startswith("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
+    assert refund["refunded_at"] is None
+    [payment] = await stack.payment_sql("SELECT * FROM payments WHERE order_id = $1", order_id)
+    assert (payment["status"], payment["refunded_amount"]) == ("paid", Decimal("0.00"))
+
+    [event] = await stack.payment_sql("SELECT * FROM outbox")
+    assert event["delivered_at"] is not None  # settled: the relay will not claim it again
+    assert "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL" in event["last_error"]
+    attempts = event["attempts"]
+    await asyncio.sleep(2)  # ten relay rounds
+    [again] = await stack.payment_sql("SELECT attempts FROM outbox")
+    assert again["attempts"] == attempts
+
+    trade = (await stack.emulator_trade(order_id)).json()
+    assert [r["out_request_no"] for r in trade["refunds"]] == ["BYHAND1"]  # nothing more went back
+    assert Decimal(str(trade["refund_fee"])) == Decimal("0.01")
+
+    async with internal_client(stack.urls["payment"], stack.service_secret) as client:
+        shown = (await client.get(f"/internal/payments/{order_id}")).json()
+    assert [(r["status"], r["last_error"][:30]) for r in shown["refunds"]] == [
+        ("failed", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")]
+
+    metrics = (await stack.http.get(f"{stack.urls['payment']}/metrics/")).text
+    assert 'payment_refunds_total{result="failed"} 1.0' in metrics
+    assert 'payment_relay_deliveries_total{result="refund_refused"} 1.0' in metrics
