@@ -6,7 +6,7 @@ import time
 import pytest
 from alipay import AliPay
 
-from shared.alipay_sign import generate_key_pair
+from tests.support.keys import write_key_pair
 from tests.support.processes import ServiceProcess, free_port
 
 from .receiver import NotifyReceiver
@@ -27,12 +27,8 @@ def out_trade_no(prefix: str = "T") -> str:
 def keys(tmp_path_factory):
     """Key files: the merchant's pair and "Alipay's" pair, as a deployment would have them."""
     folder = tmp_path_factory.mktemp("keys")
-    pems = {}
-    for owner in ("app", "alipay"):
-        private_pem, public_pem = generate_key_pair()
-        (folder / f"{owner}_private_key.pem").write_bytes(private_pem)
-        (folder / f"{owner}_public_key.pem").write_bytes(public_pem)
-        pems[owner] = (private_pem.decode(), public_pem.decode())
+    pairs = {owner: write_key_pair(folder, owner) for owner in ("app", "alipay")}
+    pems = {owner: (pair.private_pem, pair.public_pem) for owner, pair in pairs.items()}
     return {"folder": folder, "pems": pems}
 
 

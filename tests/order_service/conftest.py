@@ -23,7 +23,7 @@ from order_service.services.users import issue_token
 from order_service.settings import OrderSettings
 from order_service.storage.database import now_utc
 from order_service.storage.tables import goods, order_lines, orders, skus, users
-from shared.alipay_sign import generate_key_pair
+from tests.support.keys import write_key_pair
 from tests.support.processes import ServiceProcess, free_port, run_module
 
 SERVICE_SECRET = "order-tests-" + secrets.token_hex(16)
@@ -259,10 +259,7 @@ async def payment_service(pg_databases, tmp_path_factory):
     Alipay) and for making pay links (signed locally); anything that needs Alipay answers 503.
     """
     keys = tmp_path_factory.mktemp("keys")
-    app_private, _ = generate_key_pair()
-    _, alipay_public = generate_key_pair()
-    (keys / "app_private.pem").write_bytes(app_private)
-    (keys / "alipay_public.pem").write_bytes(alipay_public)
+    app, alipay = write_key_pair(keys, "app"), write_key_pair(keys, "alipay")
     port = free_port()
     env = {
         "APP_ENV": "test",
@@ -271,8 +268,8 @@ async def payment_service(pg_databases, tmp_path_factory):
         "PAYMENT_ORDER_SERVICE_URL": closed_port_url(),
         "PAYMENT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "ALIPAY_APP_ID": "2021000000000001",
-        "ALIPAY_APP_PRIVATE_KEY": str(keys / "app_private.pem"),
-        "ALIPAY_PUBLIC_KEY": str(keys / "alipay_public.pem"),
+        "ALIPAY_APP_PRIVATE_KEY": str(app.private_path),
+        "ALIPAY_PUBLIC_KEY": str(alipay.public_path),
         "ALIPAY_GATEWAY_URL": f"{closed_port_url()}/gateway.do",
         "ALIPAY_TIMEOUT_SECONDS": "2",
     }

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from shared.alipay_sign import generate_key_pair
+from tests.support.keys import write_key_pair
 from tests.support.processes import ServiceProcess, free_port, run_module
 
 APP_ID = "2021000000000001"
@@ -122,14 +122,8 @@ class Stack:
     def _environment(self, ports: dict[str, int]) -> dict[str, str]:
         keys = self.workdir / "keys"
         keys.mkdir(parents=True, exist_ok=True)
-        paths = {}
-        for pair in ("app", "sandbox"):
-            private_pem, public_pem = generate_key_pair()
-            for kind, pem in (("private", private_pem), ("public", public_pem)):
-                path = keys / f"{pair}_{kind}_key.pem"
-                path.write_bytes(pem)
-                paths[f"{pair}_{kind}"] = str(path)
-        self.sandbox_private_key_path = paths["sandbox_private"]
+        app, sandbox = write_key_pair(keys, "app"), write_key_pair(keys, "sandbox")
+        self.sandbox_private_key_path = str(sandbox.private_path)
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         self.urls = urls
         opts = self.options
@@ -152,14 +146,14 @@ class Stack:
             "PAYMENT_RECONCILE_INTERVAL_SECONDS": str(opts.reconcile_interval_seconds),
             "PAYMENT_RECONCILE_AFTER_SECONDS": str(opts.reconcile_after_seconds),
             "ALIPAY_APP_ID": APP_ID,
-            "ALIPAY_APP_PRIVATE_KEY": paths["app_private"],
-            "ALIPAY_PUBLIC_KEY": paths["sandbox_public"],
+            "ALIPAY_APP_PRIVATE_KEY": str(app.private_path),
+            "ALIPAY_PUBLIC_KEY": str(sandbox.public_path),
             "ALIPAY_GATEWAY_URL": f"{urls['sandbox']}/gateway.do",
             "ALIPAY_SELLER_ID": SELLER_ID,
             # the emulator ("Alipay")
-            "SANDBOX_PRIVATE_KEY": paths["sandbox_private"],
+            "SANDBOX_PRIVATE_KEY": str(sandbox.private_path),
             "SANDBOX_APP_ID": APP_ID,
-            "SANDBOX_APP_PUBLIC_KEY": paths["app_public"],
+            "SANDBOX_APP_PUBLIC_KEY": str(app.public_path),
             "SANDBOX_SELLER_ID": SELLER_ID,
             "SANDBOX_NOTIFY_SCALE": str(opts.notify_scale),
             "SANDBOX_PUBLIC_URL": urls["sandbox"],
