@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from payment_service.alipay import AlipayGatewayError
+from payment_service.alipay.errors import business_error
 from payment_service.main import alipay_client
+from payment_service.services.refunds import RefundNotConfirmed, refused_for_good
 from payment_service.settings import PaymentSettings
 from shared.http import internal_client
 from tests.support.servers import fresh_redis_url
@@ -77,3 +80,16 @@ async def test_a_refund_alipay_refuses_is_failed_with_its_reason_and_not_retried
     metrics = (await stack.http.get(f"{stack.urls['payment']}/metrics/")).text
     assert 'payment_refunds_total{result="failed"} 1.0' in metrics
     assert 'payment_relay_deliveries_total{result="refund_refused"} 1.0' in metrics
+
+
+@pytest.mark.parametrize(("error", "for_good"), [
+    (business_error({"code": "40004", "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"}), True),
+    (business_error({"code": "40004", "sub_code": "ACQ.TRADE_HAS_FINISHED"}), True),
+    (business_error({"code": "40004", "sub_code": "ACQ.TRADE_STATUS_ERROR"}), True),
+    (business_error({"code": "20000", "sub_code": "ACQ.SYSTEM_ERROR"}), False),
+    (business_error({"code": "40002", "sub_code": "isv.invalid-signature"}), False),
+    (AlipayGatewayError("gateway unreachable"), False),
+    (RefundNotConfirmed("refund not confirmed"), False),
+])
+def test_only_a_signed_refusal_stops_the_retries(error, for_good):
+    assert refused_for_good(error) is for_good
