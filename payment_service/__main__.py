@@ -1,10 +1,14 @@
-"""`python -m payment_service migrate` | `python -m payment_service keygen DIR`."""
+"""`python -m payment_service migrate` | `keygen DIR` | `retry-refund ORDER_ID`."""
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
+from payment_service.services.refunds import retry_refused_refund
+from payment_service.settings import PaymentSettings
 from shared.alipay_sign import generate_key_pair
+from shared.db import create_engine, session_factory
 from shared.migrations import upgrade_to_head
 
 
@@ -24,17 +28,34 @@ def keygen(directory: str) -> None:
     print(f"wrote {private_path} and {target / 'app_public_key.pem'}")
 
 
+async def retry_refund(order_id: str) -> bool:
+    engine = create_engine(PaymentSettings().database_url)
+    try:
+        return await retry_refused_refund(session_factory(engine), order_id)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m payment_service")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="migrate the payment database to head")
     keygen_parser = commands.add_parser("keygen", help="write an RSA-2048 key pair to DIR")
     keygen_parser.add_argument("directory", metavar="DIR")
+    retry_parser = commands.add_parser(
+        "retry-refund", help="ask Alipay again for a refund it refused (status failed)"
+    )
+    retry_parser.add_argument("order_id", metavar="ORDER_ID")
     args = parser.parse_args(argv)
     if args.command == "migrate":
         migrate()
-    else:
+    elif args.command == "keygen":
         keygen(args.directory)
+    elif asyncio.run(retry_refund(args.order_id)):
+        print(f"refund of order {args.order_id} queued again; the relay asks Alipay shortly")
+    else:
+        print(f"order {args.order_id} has no failed refund", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -95,3 +95,20 @@ async def _refund_at_alipay(rt: Runtime, payment, refund) -> None:
     found = await rt.alipay.refund_query(payment["out_trade_no"], refund["out_request_no"])
     if not states.refund_confirmed(found, refund["amount"]):
         raise RefundNotConfirmed(f"refund not confirmed by the refund query: {found}")
+
+
+async def retry_refused_refund(sessions, order_id: str) -> bool:
+    """A person has dealt with what Alipay refused and wants the refund asked for again.
+
+    The refund goes back to `requested` and the order's "paid" event is queued once more; the
+    order service answers it with order_canceled, so the relay refunds as the first time, with
+    the same out_request_no (a refund Alipay did make is never made twice). False when the order
+    has no failed refund.
+    """
+    async with sessions.begin() as session:
+        payment = await records.payment_by_order(session, order_id)
+        if payment is None or not await records.reopen_refund(session, payment["id"]):
+            return False
+        await records.enqueue_paid_event(session, payment, payment["trade_no"], payment["paid_at"])
+    log.info("refund_requeued", order_id=order_id)
+    return True

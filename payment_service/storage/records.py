@@ -48,6 +48,14 @@ async def mark_paid(
     paid_at = paid_at or utcnow()
     if not await move(session, payment["id"], states.PAID, trade_no=trade_no, paid_at=paid_at):
         return False
+    await enqueue_paid_event(session, payment, trade_no, paid_at)
+    return True
+
+
+async def enqueue_paid_event(
+    session: AsyncSession, payment, trade_no: str, paid_at: datetime
+) -> None:
+    """The "paid" event the relay delivers to the order service."""
     event_id = str(uuid.uuid4())
     payload = {
         "event_id": event_id,
@@ -63,7 +71,6 @@ async def mark_paid(
             id=event_id, topic=PAID_TOPIC, payload=payload, created_at=now, next_attempt_at=now
         )
     )
-    return True
 
 
 async def record_notify(session: AsyncSession, body: bytes, verified: bool, outcome: str,
@@ -131,3 +138,13 @@ async def fail_refund(session: AsyncSession, refund, reason: str) -> None:
         .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
         .values(status="failed", last_error=reason[:1000])
     )
+
+
+async def reopen_refund(session: AsyncSession, payment_id: int) -> bool:
+    """A failed refund back to `requested`, so it is asked for again; False if none failed."""
+    result = await session.execute(
+        sa.update(refunds)
+        .where(refunds.c.payment_id == payment_id, refunds.c.status == "failed")
+        .values(status="requested", last_error=None)
+    )
+    return result.rowcount == 1

@@ -13,6 +13,7 @@ from payment_service.main import alipay_client
 from payment_service.services.refunds import RefundNotConfirmed, refused_for_good
 from payment_service.settings import PaymentSettings
 from shared.http import internal_client
+from tests.support.processes import run_module
 from tests.support.servers import fresh_redis_url
 from tests.support.stack import Stack, eventually
 
@@ -80,6 +81,31 @@ async def test_a_refund_alipay_refuses_is_failed_with_its_reason_and_not_retried
     metrics = (await stack.http.get(f"{stack.urls['payment']}/metrics/")).text
     assert 'payment_refunds_total{result="failed"} 1.0' in metrics
     assert 'payment_relay_deliveries_total{result="refund_refused"} 1.0' in metrics
+
+    # A person looks into it and asks Alipay again (here nothing changed, so Alipay refuses
+    # again): the refusal is recorded once more and still nothing more leaves the shop.
+    await asyncio.to_thread(run_module, "payment_service", "retry-refund", order_id, env=stack.env)
+
+    async def refused_twice():
+        text = (await stack.http.get(f"{stack.urls['payment']}/metrics/")).text
+        return 'payment_refunds_total{result="failed"} 2.0' in text
+
+    await eventually(refused_twice, 30, "the retried refund to be refused again")
+    [refund] = await stack.payment_sql(
+        "SELECT r.status FROM refunds r JOIN payments p ON p.id = r.payment_id"
+        " WHERE p.order_id = $1", order_id)
+    assert refund["status"] == "failed"
+    events = await stack.payment_sql("SELECT delivered_at FROM outbox")
+    assert len(events) == 2 and all(e["delivered_at"] is not None for e in events)
+    trade = (await stack.emulator_trade(order_id)).json()
+    assert [r["out_request_no"] for r in trade["refunds"]] == ["BYHAND1"]
+
+
+async def test_retry_refund_says_so_when_there_is_no_failed_refund(stack):
+    with pytest.raises(AssertionError, match="has no failed refund"):
+        await asyncio.to_thread(
+            run_module, "payment_service", "retry-refund", "20260101000000000001abc", env=stack.env
+        )
 
 
 @pytest.mark.parametrize(("error", "for_good"), [
