@@ -9,8 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from order_service.services.catalog import CatalogEntry, load_catalog
 from order_service.settings import OrderSettings
-from order_service.storage.database import open_engine
-from shared.db import session_factory
+from shared.db import one_shot_sessions
 from shared.migrations import upgrade_to_head
 
 
@@ -27,11 +26,8 @@ def read_catalog(path: str) -> list[CatalogEntry]:
 
 async def load_catalog_file(path: str, database_url: str | None = None) -> dict[str, int]:
     entries = read_catalog(path)
-    engine = open_engine(database_url or OrderSettings().database_url)
-    try:
-        return await load_catalog(session_factory(engine), entries)
-    finally:
-        await engine.dispose()
+    async with one_shot_sessions(database_url or OrderSettings().database_url) as sessions:
+        return await load_catalog(sessions, entries)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,9 +20,8 @@ from order_service.services.checkout import CheckoutHooks
 from order_service.services.sweeper import sweep_once
 from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
-from order_service.storage.database import open_engine
 from shared.background import start_periodic, stop_tasks
-from shared.db import session_factory
+from shared.db import create_engine, session_factory
 from shared.errors import install_problem_handlers
 from shared.logging import RequestIdMiddleware, configure_logging
 
@@ -39,7 +38,11 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         resolved = settings or OrderSettings()
         configure_logging("order", json=resolved.log_json)
-        engine = open_engine(resolved.database_url, resolved.db_pool_size, resolved.db_max_overflow)
+        engine = create_engine(
+            resolved.database_url,
+            pool_size=resolved.db_pool_size,
+            max_overflow=resolved.db_max_overflow,
+        )
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)

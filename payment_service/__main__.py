@@ -8,7 +8,7 @@ from pathlib import Path
 from payment_service.services.refunds import retry_refused_refund
 from payment_service.settings import PaymentSettings
 from shared.alipay_sign import generate_key_pair
-from shared.db import create_engine, session_factory
+from shared.db import one_shot_sessions
 from shared.migrations import upgrade_to_head
 
 
@@ -29,11 +29,8 @@ def keygen(directory: str) -> None:
 
 
 async def retry_refund(order_id: str) -> bool:
-    engine = create_engine(PaymentSettings().database_url)
-    try:
-        return await retry_refused_refund(session_factory(engine), order_id)
-    finally:
-        await engine.dispose()
+    async with one_shot_sessions(PaymentSettings().database_url) as sessions:
+        return await retry_refused_refund(sessions, order_id)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,8 @@ handling and emit BEGIN ourselves (IMMEDIATE, so concurrent writers wait instead
 halfway through a transaction).
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import Select, event
@@ -32,6 +34,9 @@ def ensure_sqlite_directory(url: str) -> None:
 
 def create_engine(url: str, **kwargs) -> AsyncEngine:
     if is_sqlite(url):
+        # SQLite keeps its own small pool; PostgreSQL's pool sizing does not apply.
+        kwargs.pop("pool_size", None)
+        kwargs.pop("max_overflow", None)
         ensure_sqlite_directory(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _enable_sqlite_transactions(engine)
@@ -58,6 +63,16 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def one_shot_sessions(url: str) -> AsyncIterator[async_sessionmaker]:
+    """Sessions on an engine of their own, disposed on exit: for a command that runs once."""
+    engine = create_engine(url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 def for_claiming(query: Select, session: AsyncSession) -> Select:

@@ -2,15 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-
-from shared.db import create_engine, is_sqlite
-
-
-def open_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
-    if is_sqlite(url):
-        return create_engine(url)
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def is_postgres(session: AsyncSession) -> bool:

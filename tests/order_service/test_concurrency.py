@@ -12,9 +12,8 @@ import random
 import httpx
 from sqlalchemy import func, select, update
 
-from order_service.storage.database import open_engine
 from order_service.storage.tables import orders, skus
-from shared.db import session_factory
+from shared.db import create_engine, session_factory
 from tests.order_service.conftest import (
     Shop,
     assert_conserved,
@@ -131,7 +130,7 @@ async def test_race_against_two_order_service_processes(pg_databases, redis_url,
     await asyncio.to_thread(run_module, "order_service", "load-catalog", str(catalog), env=env)
     processes = [ServiceProcess("order_service.main:app", env, f"order-race-{n}") for n in (1, 2)]
     await asyncio.gather(*(asyncio.to_thread(p.start) for p in processes))
-    engine = open_engine(settings.database_url)
+    engine = create_engine(settings.database_url)
     try:
         clients = [httpx.AsyncClient(base_url=p.url, timeout=60) for p in processes]
 

@@ -7,9 +7,8 @@ from alembic import command
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
-from order_service.storage.database import open_engine
 from order_service.storage.tables import goods, skus
-from shared.db import session_factory
+from shared.db import create_engine, session_factory
 from shared.migrations import alembic_config
 from tests.order_service.conftest import migrated_database
 
@@ -24,7 +23,7 @@ async def test_migrated_schema_matches_the_tables(pg_databases):
 
 
 async def test_the_database_refuses_negative_stock(pg_databases):
-    engine = open_engine(await migrated_database(pg_databases))
+    engine = create_engine(await migrated_database(pg_databases))
     sessions = session_factory(engine)
     try:
         async with sessions() as session, session.begin():

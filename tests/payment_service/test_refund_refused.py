@@ -13,15 +13,14 @@ from payment_service.main import alipay_client
 from payment_service.services.refunds import RefundNotConfirmed, refused_for_good
 from payment_service.settings import PaymentSettings
 from shared.http import internal_client
+from tests.e2e.conftest import start_stack
 from tests.support.processes import run_module
-from tests.support.servers import fresh_redis_url
-from tests.support.stack import Stack, eventually
+from tests.support.stack import eventually
 
 
 @pytest.fixture(scope="module")
 async def stack(pg_databases, tmp_path_factory):
-    running = await Stack.create(pg_databases, await fresh_redis_url(),
-                                 tmp_path_factory.mktemp("refused"))
+    running = await start_stack(pg_databases, tmp_path_factory)
     yield running
     await running.close()
 
