@@ -65,4 +65,3 @@ async def clear_faults(request: Request, out_trade_no: str | None = None) -> dic
     async with sandbox.lock:
         sandbox.faults.clear(out_trade_no)
         return _faults(sandbox)
-

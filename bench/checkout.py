@@ -34,15 +34,25 @@ from tests.support.servers import PostgresDatabases, fresh_redis_url
 SPREAD_SKUS = 1000
 HOT_SKU = SPREAD_SKUS + 1
 INITIAL_STOCK = 10_000_000
-CATALOG = [{"id": n, "name": f"bench sku {n}", "price": "9.90", "stock": INITIAL_STOCK}
-           for n in range(1, HOT_SKU + 1)]
-ADDRESS = {"receiver": "Li Lei", "mobile": "13800138000", "province": "Zhejiang",
-           "city": "Hangzhou", "district": "Xihu", "place": "1 Wensan Road"}
+CATALOG = [
+    {"id": n, "name": f"bench sku {n}", "price": "9.90", "stock": INITIAL_STOCK}
+    for n in range(1, HOT_SKU + 1)
+]
+ADDRESS = {
+    "receiver": "Li Lei",
+    "mobile": "13800138000",
+    "province": "Zhejiang",
+    "city": "Hangzhou",
+    "district": "Xihu",
+    "place": "1 Wensan Road",
+}
 
 
 def spread_items() -> list[dict]:
-    return [{"sku_id": sku, "count": random.randint(1, 2)}
-            for sku in random.sample(range(1, SPREAD_SKUS + 1), random.randint(1, 3))]
+    return [
+        {"sku_id": sku, "count": random.randint(1, 2)}
+        for sku in random.sample(range(1, SPREAD_SKUS + 1), random.randint(1, 3))
+    ]
 
 
 def hot_items() -> list[dict]:
@@ -54,22 +64,26 @@ SCENARIOS = {"spread": (spread_items, 1), "hot": (hot_items, 1), "hot-2proc": (h
 
 def order_service_env(database_url: str, redis_url: str) -> dict[str, str]:
     return {
-        "APP_ENV": "test", "LOG_JSON": "true",
+        "APP_ENV": "test",
+        "LOG_JSON": "true",
         "SERVICE_AUTH_SECRET": secrets.token_urlsafe(32),
         "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
-        "ORDER_DATABASE_URL": database_url, "ORDER_REDIS_URL": redis_url,
+        "ORDER_DATABASE_URL": database_url,
+        "ORDER_REDIS_URL": redis_url,
         # cash orders never call the payment service: a closed port is enough
         "ORDER_PAYMENT_SERVICE_URL": f"http://127.0.0.1:{free_port()}",
     }
 
 
 async def new_buyer(http: httpx.AsyncClient, url: str) -> tuple[dict, int]:
-    credentials = {"username": f"bench{secrets.token_hex(6)}",
-                   "password": secrets.token_urlsafe(12)}
+    credentials = {
+        "username": f"bench{secrets.token_hex(6)}",
+        "password": secrets.token_urlsafe(12),
+    }
     (await http.post(f"{url}/api/auth/register", json=credentials)).raise_for_status()
     token = (await http.post(f"{url}/api/auth/token", data=credentials)).raise_for_status()
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    address = (await http.post(f"{url}/api/addresses", headers=headers, json=ADDRESS))
+    address = await http.post(f"{url}/api/addresses", headers=headers, json=ADDRESS)
     return headers, address.raise_for_status().json()["id"]
 
 
@@ -84,8 +98,11 @@ async def run_scenario(http, urls, buyers, make_items, seconds, concurrency, sol
             items = make_items()
             url = urls[next(requests) % len(urls)]
             started = time.perf_counter()
-            response = await http.post(f"{url}/api/orders", headers=headers, json={
-                "address_id": address_id, "pay_method": "cash", "items": items})
+            response = await http.post(
+                f"{url}/api/orders",
+                headers=headers,
+                json={"address_id": address_id, "pay_method": "cash", "items": items},
+            )
             latencies.append(time.perf_counter() - started)
             if response.status_code == 201:
                 outcomes["201"] += 1
@@ -99,9 +116,14 @@ async def run_scenario(http, urls, buyers, make_items, seconds, concurrency, sol
     await asyncio.gather(*(worker(*buyers[n % len(buyers)]) for n in range(concurrency)))
     elapsed = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=100)
-    return {"orders_per_s": outcomes["201"] / elapsed, "requests": len(latencies),
-            "p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "p99_ms": cuts[98] * 1000,
-            "outcomes": dict(outcomes)}
+    return {
+        "orders_per_s": outcomes["201"] / elapsed,
+        "requests": len(latencies),
+        "p50_ms": cuts[49] * 1000,
+        "p95_ms": cuts[94] * 1000,
+        "p99_ms": cuts[98] * 1000,
+        "outcomes": dict(outcomes),
+    }
 
 
 async def check_stock(dsn: str, sold: Counter) -> dict:
@@ -110,18 +132,28 @@ async def check_stock(dsn: str, sold: Counter) -> dict:
     try:
         rows = await conn.fetch(
             "SELECT s.id, s.stock, s.sales, coalesce(sum(l.count), 0) AS lines"
-            " FROM skus s LEFT JOIN order_lines l ON l.sku_id = s.id GROUP BY s.id")
+            " FROM skus s LEFT JOIN order_lines l ON l.sku_id = s.id GROUP BY s.id"
+        )
     finally:
         await conn.close()
-    bad = [dict(r) | {"client": sold[r["id"]]} for r in rows
-           if not (r["stock"] + r["lines"] == INITIAL_STOCK
-                   and r["sales"] == r["lines"] == sold[r["id"]])]
+    bad = [
+        dict(r) | {"client": sold[r["id"]]}
+        for r in rows
+        if not (
+            r["stock"] + r["lines"] == INITIAL_STOCK and r["sales"] == r["lines"] == sold[r["id"]]
+        )
+    ]
     if len(rows) != len(CATALOG) or bad:
         raise SystemExit(f"STOCK CHECK FAILED ({len(rows)} skus): {bad[:5]}")
     stock, lines = sum(r["stock"] for r in rows), sum(r["lines"] for r in rows)
     hot = next(r for r in rows if r["id"] == HOT_SKU)
-    return {"stock": stock, "sold": lines, "initial": INITIAL_STOCK * len(rows),
-            "hot_stock": hot["stock"], "hot_sold": hot["lines"]}
+    return {
+        "stock": stock,
+        "sold": lines,
+        "initial": INITIAL_STOCK * len(rows),
+        "hot_stock": hot["stock"],
+        "hot_sold": hot["lines"],
+    }
 
 
 async def measure(seconds: float, concurrency: int, users: int, quiet: bool) -> list[dict]:
@@ -151,10 +183,14 @@ async def measure(seconds: float, concurrency: int, users: int, quiet: bool) -> 
             results = []
             for name, (make_items, processes) in SCENARIOS.items():
                 urls = [s.url for s in services[:processes]]
-                result = await run_scenario(http, urls, buyers, make_items, seconds,
-                                            concurrency, sold)
-                result |= {"scenario": name, "processes": processes,
-                           "stock_check": await check_stock(database_url, sold)}
+                result = await run_scenario(
+                    http, urls, buyers, make_items, seconds, concurrency, sold
+                )
+                result |= {
+                    "scenario": name,
+                    "processes": processes,
+                    "stock_check": await check_stock(database_url, sold),
+                }
                 results.append(result)
                 if not quiet:
                     print_result(result)
@@ -169,11 +205,15 @@ async def measure(seconds: float, concurrency: int, users: int, quiet: bool) -> 
 
 def print_result(r: dict) -> None:
     check = r["stock_check"]
-    print(f"{r['scenario']:10} {r['processes']} proc {r['orders_per_s']:7.1f} orders/s  "
-          f"p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
-          f"outcomes {r['outcomes']}")
-    print(f"{'':10} stock check OK: stock {check['stock']} + sold {check['sold']} == initial "
-          f"{check['initial']} (hot sku: stock {check['hot_stock']} + sold {check['hot_sold']})")
+    print(
+        f"{r['scenario']:10} {r['processes']} proc {r['orders_per_s']:7.1f} orders/s  "
+        f"p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
+        f"outcomes {r['outcomes']}"
+    )
+    print(
+        f"{'':10} stock check OK: stock {check['stock']} + sold {check['sold']} == initial "
+        f"{check['initial']} (hot sku: stock {check['hot_stock']} + sold {check['hot_sold']})"
+    )
 
 
 def main() -> None:
@@ -184,14 +224,20 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args()
     if not args.json:
-        print(f"cash checkouts, {args.concurrency} in flight, {args.seconds:g} s per scenario, "
-              f"{args.users} buyers; uvicorn 1 worker per process; {os.cpu_count()} cores "
-              "shared by client, services, PostgreSQL and Redis")
+        print(
+            f"cash checkouts, {args.concurrency} in flight, {args.seconds:g} s per scenario, "
+            f"{args.users} buyers; uvicorn 1 worker per process; {os.cpu_count()} cores "
+            "shared by client, services, PostgreSQL and Redis"
+        )
     results = asyncio.run(measure(args.seconds, args.concurrency, args.users, args.json))
     if args.json:
         print(json.dumps(results, indent=2))
-    unexpected = {k: v for r in results for k, v in r["outcomes"].items()
-                  if k not in ("201", "409 stock_contention")}
+    unexpected = {
+        k: v
+        for r in results
+        for k, v in r["outcomes"].items()
+        if k not in ("201", "409 stock_contention")
+    }
     if unexpected:
         raise SystemExit(f"unexpected answers: {unexpected}; see test-artifacts/logs/bench-order*")
 

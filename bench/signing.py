@@ -34,21 +34,34 @@ from shared.alipay_sign import (
 )
 
 REQUEST = {
-    "app_id": "2021000000000001", "method": "alipay.trade.page.pay", "charset": "utf-8",
-    "sign_type": "RSA2", "timestamp": "2024-01-02 03:04:05", "version": "1.0",
+    "app_id": "2021000000000001",
+    "method": "alipay.trade.page.pay",
+    "charset": "utf-8",
+    "sign_type": "RSA2",
+    "timestamp": "2024-01-02 03:04:05",
+    "version": "1.0",
     "notify_url": "https://shop.example/alipay/notify",
     "return_url": "https://shop.example/alipay/return",
     "biz_content": '{"out_trade_no":"O20240102030405A1","total_amount":"88.80",'
-                   '"subject":"\\u6d4b\\u8bd5\\u8ba2\\u5355","product_code":"FAST_INSTANT_TRADE_PAY",'
-                   '"time_expire":"2024-01-02 03:34:05"}',
+    '"subject":"\\u6d4b\\u8bd5\\u8ba2\\u5355","product_code":"FAST_INSTANT_TRADE_PAY",'
+    '"time_expire":"2024-01-02 03:34:05"}',
 }
 NOTIFY = {
-    "notify_time": "2024-01-02 03:05:00", "notify_type": "trade_status_sync",
-    "notify_id": "ac05099524730693a8b330c5ecf72da9786", "app_id": "2021000000000001",
-    "charset": "utf-8", "version": "1.0", "sign_type": "RSA2",
-    "trade_no": "2024010222001400000000000001", "out_trade_no": "O20240102030405A1",
-    "trade_status": "TRADE_SUCCESS", "total_amount": "88.80", "receipt_amount": "88.80",
-    "subject": "测试订单", "seller_id": "2088000000000001", "gmt_payment": "2024-01-02 03:04:59",
+    "notify_time": "2024-01-02 03:05:00",
+    "notify_type": "trade_status_sync",
+    "notify_id": "ac05099524730693a8b330c5ecf72da9786",
+    "app_id": "2021000000000001",
+    "charset": "utf-8",
+    "version": "1.0",
+    "sign_type": "RSA2",
+    "trade_no": "2024010222001400000000000001",
+    "out_trade_no": "O20240102030405A1",
+    "trade_status": "TRADE_SUCCESS",
+    "total_amount": "88.80",
+    "receipt_amount": "88.80",
+    "subject": "测试订单",
+    "seller_id": "2088000000000001",
+    "gmt_payment": "2024-01-02 03:04:59",
     "fund_bill_list": '[{"amount":"88.80","fundChannel":"ALIPAYACCOUNT"}]',
 }
 
@@ -70,7 +83,9 @@ def rate(operation, seconds: float) -> float:
 def openssl_speed(seconds: int) -> dict[str, float]:
     output = subprocess.run(
         ["openssl", "speed", "-seconds", str(seconds), "rsa2048"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     # "rsa 2048 bits 0.000704s 0.000021s   1420.5  47619.0"
     match = re.search(r"rsa\s+2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", output)
@@ -92,9 +107,12 @@ def measure(seconds: float, rounds: int) -> dict:
     notify["sign"] = sign_bytes(
         signing_string(notify, NOTIFY_EXCLUDED).encode(), load_private_key(alipay_private_pem)
     )
-    sdk = AliPay(appid=REQUEST["app_id"], app_notify_url=None,
-                 app_private_key_string=app_private_pem,
-                 alipay_public_key_string=alipay_public_pem)
+    sdk = AliPay(
+        appid=REQUEST["app_id"],
+        app_notify_url=None,
+        app_private_key_string=app_private_pem,
+        alipay_public_key_string=alipay_public_pem,
+    )
 
     def sdk_string(data: dict) -> str:
         return "&".join(f"{k}={v}" for k, v in sdk._ordered_data(data))
@@ -117,8 +135,9 @@ def measure(seconds: float, rounds: int) -> dict:
         "ours": {"sign": our_sign, "verify": our_verify},
         "python-alipay-sdk": {"sign": sdk_sign, "verify": sdk_verify},
     }
-    best: dict[str, dict[str, float]] = {name: {"sign": 0.0, "verify": 0.0}
-                                         for name in (*subjects, "openssl")}
+    best: dict[str, dict[str, float]] = {
+        name: {"sign": 0.0, "verify": 0.0} for name in (*subjects, "openssl")
+    }
     for _ in range(rounds):
         for name, operations in subjects.items():
             for kind, operation in operations.items():
@@ -145,17 +164,23 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"RSA-2048, RSA2 (SHA256withRSA), one core, best of {args.rounds} rounds of "
-          f"{args.seconds:g} s; {platform.machine()}, Python {platform.python_version()}, "
-          f"cryptography on {backend.openssl_version_text()}, {_openssl_version()}")
+    print(
+        f"RSA-2048, RSA2 (SHA256withRSA), one core, best of {args.rounds} rounds of "
+        f"{args.seconds:g} s; {platform.machine()}, Python {platform.python_version()}, "
+        f"cryptography on {backend.openssl_version_text()}, {_openssl_version()}"
+    )
     print(f"{'':22}{'sign/s':>10}{'verify/s':>11}")
     for name, numbers in (("ours", ours), ("python-alipay-sdk", sdk), ("openssl speed", openssl)):
         print(f"{name:22}{numbers['sign']:>10.0f}{numbers['verify']:>11.0f}")
     ratios = results["ratios"]
-    print(f"signing: {ratios['ours_vs_openssl_sign']:.0%} of OpenSSL (target >= 90%), "
-          f"{ratios['ours_vs_sdk_sign']:.1f}x python-alipay-sdk (target >= 2x)")
-    print(f"verifying: {ratios['ours_vs_openssl_verify']:.0%} of OpenSSL, "
-          f"{ratios['ours_vs_sdk_verify']:.1f}x python-alipay-sdk")
+    print(
+        f"signing: {ratios['ours_vs_openssl_sign']:.0%} of OpenSSL (target >= 90%), "
+        f"{ratios['ours_vs_sdk_sign']:.1f}x python-alipay-sdk (target >= 2x)"
+    )
+    print(
+        f"verifying: {ratios['ours_vs_openssl_verify']:.0%} of OpenSSL, "
+        f"{ratios['ours_vs_sdk_verify']:.1f}x python-alipay-sdk"
+    )
 
 
 if __name__ == "__main__":

@@ -26,14 +26,16 @@ log = structlog.get_logger(__name__)
 
 
 def alipay_client(settings: PaymentSettings) -> AlipayClient:
-    return AlipayClient(AlipayConfig(
-        app_id=settings.alipay_app_id,
-        app_private_key=settings.alipay_app_private_key,
-        alipay_public_key=settings.alipay_public_key,
-        gateway_url=settings.alipay_gateway_url,
-        sign_type=settings.alipay_sign_type,
-        timeout_seconds=settings.alipay_timeout_seconds,
-    ))
+    return AlipayClient(
+        AlipayConfig(
+            app_id=settings.alipay_app_id,
+            app_private_key=settings.alipay_app_private_key,
+            alipay_public_key=settings.alipay_public_key,
+            gateway_url=settings.alipay_gateway_url,
+            sign_type=settings.alipay_sign_type,
+            timeout_seconds=settings.alipay_timeout_seconds,
+        )
+    )
 
 
 def create_app(settings: PaymentSettings | None = None) -> FastAPI:
@@ -44,18 +46,27 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         client = alipay_client(current)  # fails here, at start-up, on a bad key
         engine = create_engine(current.database_url)
         rt = Runtime(
-            settings=current, engine=engine, sessions=session_factory(engine), alipay=client,
-            order_service=internal_client(current.order_service_url, current.service_auth_secret,
-                                          current.order_service_timeout_seconds),
+            settings=current,
+            engine=engine,
+            sessions=session_factory(engine),
+            alipay=client,
+            order_service=internal_client(
+                current.order_service_url,
+                current.service_auth_secret,
+                current.order_service_timeout_seconds,
+            ),
         )
         app.state.runtime = rt
-        log.info("payment_started", gateway=current.alipay_gateway_url,
-                 sign_type=current.alipay_sign_type)
+        log.info(
+            "payment_started",
+            gateway=current.alipay_gateway_url,
+            sign_type=current.alipay_sign_type,
+        )
         tasks = [
-            start_periodic("payment-relay", current.relay_interval_seconds,
-                           lambda: relay_once(rt)),
-            start_periodic("payment-reconcile", current.reconcile_interval_seconds,
-                           lambda: reconcile_once(rt)),
+            start_periodic("payment-relay", current.relay_interval_seconds, lambda: relay_once(rt)),
+            start_periodic(
+                "payment-reconcile", current.reconcile_interval_seconds, lambda: reconcile_once(rt)
+            ),
         ]
         try:
             yield

@@ -2,11 +2,15 @@
 
 from prometheus_client import Counter, Gauge
 
-NOTIFIES = Counter("payment_notifies_total", "Alipay notifies received, by recorded outcome",
-                   ["outcome"])
+NOTIFIES = Counter(
+    "payment_notifies_total", "Alipay notifies received, by recorded outcome", ["outcome"]
+)
 PAID = Counter("payment_paid_total", "Payments recorded as paid, by what told us", ["source"])
 REFUNDS = Counter("payment_refunds_total", "Late-payment refunds settled", ["result"])
-RELAY_DELIVERIES = Counter("payment_relay_deliveries_total", "Outbox events settled by the relay",
-                           ["result"])
-OUTBOX_PENDING = Gauge("payment_outbox_pending",
-                       "Outbox events not yet delivered, as the last relay round counted them")
+RELAY_DELIVERIES = Counter(
+    "payment_relay_deliveries_total", "Outbox events settled by the relay", ["result"]
+)
+OUTBOX_PENDING = Gauge(
+    "payment_outbox_pending",
+    "Outbox events not yet delivered, as the last relay round counted them",
+)

@@ -38,9 +38,7 @@ class PaymentSettings(ServiceSettings):
     )
 
     alipay_app_id: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_ID"))
-    alipay_app_private_key: str = Field(
-        "", validation_alias=AliasChoices("ALIPAY_APP_PRIVATE_KEY")
-    )
+    alipay_app_private_key: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_PRIVATE_KEY"))
     alipay_public_key: str = Field("", validation_alias=AliasChoices("ALIPAY_PUBLIC_KEY"))
     alipay_gateway_url: str = Field(
         "http://127.0.0.1:8002/gateway.do", validation_alias=AliasChoices("ALIPAY_GATEWAY_URL")

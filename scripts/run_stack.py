@@ -150,7 +150,9 @@ class Service:
         # each service once (a second signal would make uvicorn skip its graceful shutdown).
         self.process = subprocess.Popen(
             [PYTHON, "-m", "uvicorn", self.app, "--host", host, "--port", str(self.port)],
-            cwd=ROOT, env=env, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
         )
 
     @property
@@ -226,8 +228,10 @@ def main() -> int:
         if not wait_healthy(services, layout.host, stop):
             failed = not stop.is_set()
             return 1 if failed else 0
-        log(f"payment service: {layout.url(layout.payment_port)}  "
-            f"Alipay emulator: {layout.url(layout.sandbox_port)}")
+        log(
+            f"payment service: {layout.url(layout.payment_port)}  "
+            f"Alipay emulator: {layout.url(layout.sandbox_port)}"
+        )
         log(f"Storefront: {layout.url(layout.order_port)}/")
         log("press Ctrl-C to stop")
         while not stop.wait(0.5):

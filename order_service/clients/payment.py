@@ -70,4 +70,3 @@ class PaymentClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-

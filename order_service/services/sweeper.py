@@ -69,4 +69,3 @@ async def sweep_once(
     if any(outcome.values()):
         log.info("sweep", **outcome)
     return outcome
-

@@ -12,7 +12,13 @@ from payment_service.alipay.errors import (
 )
 
 __all__ = [
-    "AlipayBusinessError", "AlipayClient", "AlipayConfig", "AlipayError",
-    "AlipayGatewayError", "AlipaySystemError", "InvalidSignature", "TradeNotExist",
+    "AlipayBusinessError",
+    "AlipayClient",
+    "AlipayConfig",
+    "AlipayError",
+    "AlipayGatewayError",
+    "AlipaySystemError",
+    "InvalidSignature",
+    "TradeNotExist",
     "TradeStatusError",
 ]

@@ -155,8 +155,9 @@ class AlipayClient:
         if response.status_code != 200:
             raise AlipayGatewayError(f"{method}: gateway answered HTTP {response.status_code}")
         result = self.verified_response(response.content, method)
-        log.info("alipay_call", method=method, code=result.get("code"),
-                 sub_code=result.get("sub_code"))
+        log.info(
+            "alipay_call", method=method, code=result.get("code"), sub_code=result.get("sub_code")
+        )
         if result.get("code") != "10000":
             raise business_error(result)
         return result
@@ -173,8 +174,9 @@ class AlipayClient:
         content = extract_response_content(text, node)
         if not signature or content is None:
             raise AlipayGatewayError(f"{method}: unsigned or malformed response: {text[:300]}")
-        if not verify_bytes(content.encode(CHARSET), signature, self.public_key,
-                            self.config.sign_type):
+        if not verify_bytes(
+            content.encode(CHARSET), signature, self.public_key, self.config.sign_type
+        ):
             raise AlipayGatewayError(f"{method}: response signature does not verify")
         result = json.loads(content)
         if not isinstance(result, dict):

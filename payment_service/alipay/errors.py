@@ -63,8 +63,13 @@ class InvalidSignature(AlipayBusinessError):
 _BY_SUB_CODE = {
     sub_code: cls
     for cls in (
-        TradeNotExist, TradeStatusError, TradeHasFinished, RefundAmountError,
-        DiscordantRepeatRequest, AlipaySystemError, InvalidSignature,
+        TradeNotExist,
+        TradeStatusError,
+        TradeHasFinished,
+        RefundAmountError,
+        DiscordantRepeatRequest,
+        AlipaySystemError,
+        InvalidSignature,
     )
     for sub_code in cls.sub_code_matches
 }

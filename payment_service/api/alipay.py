@@ -44,8 +44,10 @@ async def return_page(request: Request, rt: RuntimeDep) -> RedirectResponse:
     order_id = params.get("out_trade_no", "")
     if not (order_id.isascii() and order_id.isalnum() and len(order_id) <= 64):
         order_id = ""
-    target = _with_query(rt.settings.spa_result_url,
-                         {"order_id": order_id, "result": "success" if genuine else "invalid"})
+    target = _with_query(
+        rt.settings.spa_result_url,
+        {"order_id": order_id, "result": "success" if genuine else "invalid"},
+    )
     return RedirectResponse(target, status_code=303)
 
 

@@ -19,9 +19,13 @@ from shared.service_auth import require_service_auth
 router = APIRouter(
     prefix="/internal",
     tags=["internal"],
-    dependencies=[Depends(require_service_auth(
-        lambda request: request.app.state.runtime.settings.service_auth_secret
-    ))],
+    dependencies=[
+        Depends(
+            require_service_auth(
+                lambda request: request.app.state.runtime.settings.service_auth_secret
+            )
+        )
+    ],
 )
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9]{1,64}$"
@@ -60,8 +64,13 @@ async def create(body: PaymentRequest, rt: RuntimeDep) -> PaymentLink:
     payment, url = await create_payment(
         rt, body.order_id, body.amount, body.subject, body.channel, body.pay_deadline
     )
-    return PaymentLink(order_id=payment["order_id"], out_trade_no=payment["out_trade_no"],
-                       status=payment["status"], amount=payment["amount"], pay_url=url)
+    return PaymentLink(
+        order_id=payment["order_id"],
+        out_trade_no=payment["out_trade_no"],
+        status=payment["status"],
+        amount=payment["amount"],
+        pay_url=url,
+    )
 
 
 @router.post("/payments/{order_id}/close", response_model=CloseResult)
@@ -76,13 +85,28 @@ async def show(order_id: OrderId, rt: RuntimeDep) -> dict:
         payment = await records.payment_by_order(session, order_id)
         if payment is None:
             raise Problem(404, "payment_not_found", f"No payment for order {order_id}.")
-        notify_rows = (await session.execute(
-            sa.select(notifies).where(notifies.c.out_trade_no == payment["out_trade_no"])
-            .order_by(notifies.c.id)
-        )).mappings().all()
-        refund_rows = (await session.execute(
-            sa.select(refunds).where(refunds.c.payment_id == payment["id"]).order_by(refunds.c.id)
-        )).mappings().all()
+        notify_rows = (
+            (
+                await session.execute(
+                    sa.select(notifies)
+                    .where(notifies.c.out_trade_no == payment["out_trade_no"])
+                    .order_by(notifies.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        refund_rows = (
+            (
+                await session.execute(
+                    sa.select(refunds)
+                    .where(refunds.c.payment_id == payment["id"])
+                    .order_by(refunds.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
     return {
         **_jsonable(payment, drop=("id",)),
         "notifies": [_jsonable(row, drop=("raw_body",)) for row in notify_rows],

@@ -34,11 +34,16 @@ async def handle_notify(rt: Runtime, body: bytes) -> bool:
             metrics.PAID.labels(source="notify").inc()
         return True
     except NotifyRejected as rejected:
-        log.warning("notify_rejected", outcome=rejected.outcome, detail=str(rejected),
-                    out_trade_no=(params or {}).get("out_trade_no"))
+        log.warning(
+            "notify_rejected",
+            outcome=rejected.outcome,
+            detail=str(rejected),
+            out_trade_no=(params or {}).get("out_trade_no"),
+        )
         async with rt.sessions.begin() as session:
-            await records.record_notify(session, body[: checks.MAX_BODY_BYTES], verified,
-                                        rejected.outcome, params)
+            await records.record_notify(
+                session, body[: checks.MAX_BODY_BYTES], verified, rejected.outcome, params
+            )
         metrics.NOTIFIES.labels(outcome=rejected.outcome).inc()
         return False
 
@@ -58,8 +63,11 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
             )
             outcome = "paid" if paid else "duplicate"
             if paid:
-                log.info("payment_paid", out_trade_no=payment["out_trade_no"], source="notify",
-                         was=payment["status"])
+                log.info(
+                    "payment_paid",
+                    out_trade_no=payment["out_trade_no"],
+                    source="notify",
+                    was=payment["status"],
+                )
         await records.record_notify(session, body, True, outcome, params)
     return outcome
-

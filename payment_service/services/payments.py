@@ -20,35 +20,55 @@ log = structlog.get_logger(__name__)
 
 
 async def create_payment(
-    rt: Runtime, order_id: str, amount: Decimal, subject: str, channel: str,
+    rt: Runtime,
+    order_id: str,
+    amount: Decimal,
+    subject: str,
+    channel: str,
     pay_deadline: datetime,
 ) -> tuple[dict, str]:
     """The order's one payment and a fresh pay link; the same order twice gives the same payment."""
     async with rt.sessions.begin() as session:
         try:
             async with session.begin_nested():
-                await session.execute(sa.insert(payments).values(
-                    order_id=order_id, out_trade_no=order_id, amount=amount, subject=subject,
-                    channel=channel, status=states.CREATED, pay_deadline=pay_deadline,
-                    created_at=utcnow(),
-                ))
+                await session.execute(
+                    sa.insert(payments).values(
+                        order_id=order_id,
+                        out_trade_no=order_id,
+                        amount=amount,
+                        subject=subject,
+                        channel=channel,
+                        status=states.CREATED,
+                        pay_deadline=pay_deadline,
+                        created_at=utcnow(),
+                    )
+                )
         except IntegrityError:
             pass  # already there: read it back and compare below
         payment = await records.payment_by_order(session, order_id)
         if payment["amount"] != amount:
-            raise Problem(409, "amount_mismatch",
-                          f"Order {order_id} already has a payment of {payment['amount']}.")
+            raise Problem(
+                409,
+                "amount_mismatch",
+                f"Order {order_id} already has a payment of {payment['amount']}.",
+            )
         if payment["status"] != states.CREATED:
-            raise Problem(409, "payment_not_open",
-                          f"The payment of order {order_id} is {payment['status']}.")
+            raise Problem(
+                409, "payment_not_open", f"The payment of order {order_id} is {payment['status']}."
+            )
         if payment["channel"] != channel:
-            await session.execute(sa.update(payments).where(payments.c.id == payment["id"])
-                                  .values(channel=channel))
+            await session.execute(
+                sa.update(payments).where(payments.c.id == payment["id"]).values(channel=channel)
+            )
     if payment["pay_deadline"] <= datetime.now(UTC):
         raise Problem(409, "payment_not_open", f"The pay deadline of order {order_id} has passed.")
     url = rt.alipay.pay_url(
-        channel, payment["out_trade_no"], payment["amount"], payment["subject"],
-        time_expire=payment["pay_deadline"], notify_url=rt.settings.notify_url,
+        channel,
+        payment["out_trade_no"],
+        payment["amount"],
+        payment["subject"],
+        time_expire=payment["pay_deadline"],
+        notify_url=rt.settings.notify_url,
         return_url=rt.settings.return_url,
     )
     return dict(payment, channel=channel), url
@@ -60,8 +80,11 @@ async def apply_trade(rt: Runtime, payment, trade: dict, source: str = "query") 
     if not states.is_paid_status(trade.get("trade_status")):
         return False
     if Decimal(str(trade.get("total_amount", "0"))) != payment["amount"]:
-        log.error("query_amount_mismatch", out_trade_no=payment["out_trade_no"],
-                  total_amount=trade.get("total_amount"))
+        log.error(
+            "query_amount_mismatch",
+            out_trade_no=payment["out_trade_no"],
+            total_amount=trade.get("total_amount"),
+        )
         return False
     paid_at = alipay_time_or_none(trade.get("send_pay_date"))
     async with rt.sessions.begin() as session:
@@ -95,8 +118,9 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
     if at_alipay == _NOT_AT_ALIPAY:
         watch_from = utcnow() + timedelta(seconds=rt.settings.reconcile_after_seconds)
     async with rt.sessions.begin() as session:
-        if await records.move(session, payment["id"], states.CLOSED, closed_at=utcnow(),
-                              next_check_at=watch_from):
+        if await records.move(
+            session, payment["id"], states.CLOSED, closed_at=utcnow(), next_check_at=watch_from
+        ):
             return states.CLOSED
         current = await records.payment_by_id(session, payment["id"])
     # a notify marked it paid while we were closing

@@ -42,18 +42,19 @@ async def claim_due(rt: Runtime) -> list:
     after = timedelta(seconds=rt.settings.reconcile_after_seconds)
     query = (
         sa.select(payments)
-        .where(sa.or_(
-            sa.and_(
-                payments.c.status == states.CREATED,
-                payments.c.created_at <= now - after,
-                sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
-            ),
-            sa.and_(payments.c.status == states.CLOSED, payments.c.next_check_at <= now),
-        ))
+        .where(
+            sa.or_(
+                sa.and_(
+                    payments.c.status == states.CREATED,
+                    payments.c.created_at <= now - after,
+                    sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
+                ),
+                sa.and_(payments.c.status == states.CLOSED, payments.c.next_check_at <= now),
+            )
+        )
         # a payment never checked yet is due `after` its creation; ordering it by created_at
         # gives first checks a head start of `after` over re-checks
-        .order_by(sa.func.coalesce(payments.c.next_check_at, payments.c.created_at),
-                  payments.c.id)
+        .order_by(sa.func.coalesce(payments.c.next_check_at, payments.c.created_at), payments.c.id)
         .limit(BATCH)
     )
     async with rt.sessions.begin() as session:
@@ -63,8 +64,10 @@ async def claim_due(rt: Runtime) -> list:
                 sa.update(payments)
                 .where(payments.c.id == sa.bindparam("payment_id"))
                 .values(next_check_at=sa.bindparam("check_at")),
-                [{"payment_id": row["id"], "check_at": next_check(row["created_at"], now, after)}
-                 for row in rows],
+                [
+                    {"payment_id": row["id"], "check_at": next_check(row["created_at"], now, after)}
+                    for row in rows
+                ],
             )
     return rows
 
@@ -79,8 +82,9 @@ async def reconcile_once(rt: Runtime) -> int:
         except TradeNotExist:
             trade = None  # the buyer never reached the cashier (yet)
         except AlipayError as exc:
-            log.warning("reconcile_query_failed", out_trade_no=payment["out_trade_no"],
-                        error=str(exc))
+            log.warning(
+                "reconcile_query_failed", out_trade_no=payment["out_trade_no"], error=str(exc)
+            )
             continue
         if trade is not None and await apply_trade(rt, payment, trade):
             found += 1

@@ -70,8 +70,12 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
         metrics.REFUNDS.labels(result="succeeded").inc()
     async with rt.sessions.begin() as session:
         await records.complete_refund(session, refund, payment)
-    log.info("payment_refunded", out_trade_no=payment["out_trade_no"],
-             out_request_no=refund["out_request_no"], reason=refund["reason"])
+    log.info(
+        "payment_refunded",
+        out_trade_no=payment["out_trade_no"],
+        out_request_no=refund["out_request_no"],
+        reason=refund["reason"],
+    )
 
 
 async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayBusinessError) -> None:
@@ -79,9 +83,16 @@ async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayBusinessError
     async with rt.sessions.begin() as session:
         await records.fail_refund(session, refund, reason)
     metrics.REFUNDS.labels(result="failed").inc()
-    log.error("refund_refused", out_trade_no=payment["out_trade_no"],
-              out_request_no=refund["out_request_no"], amount=str(refund["amount"]),
-              sub_code=exc.sub_code, sub_msg=exc.sub_msg, code=exc.code, msg=exc.msg)
+    log.error(
+        "refund_refused",
+        out_trade_no=payment["out_trade_no"],
+        out_request_no=refund["out_request_no"],
+        amount=str(refund["amount"]),
+        sub_code=exc.sub_code,
+        sub_msg=exc.sub_msg,
+        code=exc.code,
+        msg=exc.msg,
+    )
     raise RefundRefused(reason) from exc
 
 

@@ -58,8 +58,10 @@ async def relay_once(rt: Runtime) -> int:
         metrics.RELAY_DELIVERIES.labels(result=result).inc()
         async with rt.sessions.begin() as session:
             values = (
-                {"next_attempt_at": utcnow() + backoff(row["attempts"] + 1),
-                 "last_error": error[:1000]}
+                {
+                    "next_attempt_at": utcnow() + backoff(row["attempts"] + 1),
+                    "last_error": error[:1000],
+                }
                 if result == "failed"
                 else {"delivered_at": utcnow(), "last_error": error}
             )
@@ -102,6 +104,7 @@ async def _deliver(rt: Runtime, row) -> tuple[str, str | None]:
             log.warning("refund_failed", order_id=order_id, error=str(exc))
             return "failed", f"refund failed: {exc}"
         return "refund", None
-    log.warning("relay_refused", order_id=order_id, status=response.status_code,
-                body=response.text[:300])
+    log.warning(
+        "relay_refused", order_id=order_id, status=response.status_code, body=response.text[:300]
+    )
     return "failed", f"order service answered {response.status_code}: {response.text[:300]}"

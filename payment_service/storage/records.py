@@ -73,8 +73,9 @@ async def enqueue_paid_event(
     )
 
 
-async def record_notify(session: AsyncSession, body: bytes, verified: bool, outcome: str,
-                        params: dict | None) -> None:
+async def record_notify(
+    session: AsyncSession, body: bytes, verified: bool, outcome: str, params: dict | None
+) -> None:
     params = params or {}
     try:
         text = body.decode(params.get("charset") or "utf-8")
@@ -106,16 +107,21 @@ async def refund_of(session: AsyncSession, out_request_no: str):
     return (await session.execute(query)).mappings().first()
 
 
-async def ensure_refund(session: AsyncSession, payment, out_request_no: str, amount: Decimal,
-                        reason: str):
+async def ensure_refund(
+    session: AsyncSession, payment, out_request_no: str, amount: Decimal, reason: str
+):
     """The refund row for this request number, created as `requested` the first time."""
     existing = await refund_of(session, out_request_no)
     if existing:
         return existing
     await session.execute(
         sa.insert(refunds).values(
-            payment_id=payment["id"], out_request_no=out_request_no, amount=amount,
-            reason=reason, status="requested", created_at=utcnow(),
+            payment_id=payment["id"],
+            out_request_no=out_request_no,
+            amount=amount,
+            reason=reason,
+            status="requested",
+            created_at=utcnow(),
         )
     )
     return await refund_of(session, out_request_no)

@@ -61,9 +61,7 @@ payments = sa.Table(
     sa.Column("refunded_amount", MONEY, nullable=False, server_default="0"),
     # when the reconciler may query Alipay again; NULL = not checked yet (due once old enough)
     sa.Column("next_check_at", UTCDateTime()),
-    sa.CheckConstraint(
-        "status IN ('created', 'paid', 'closed', 'refunded')", name="status_known"
-    ),
+    sa.CheckConstraint("status IN ('created', 'paid', 'closed', 'refunded')", name="status_known"),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.Index("ix_payments_reconcile_due", "status", "next_check_at"),
 )

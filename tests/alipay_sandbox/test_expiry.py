@@ -22,8 +22,9 @@ def beijing_in(seconds: float) -> str:
 
 def test_an_open_trade_closes_when_time_expire_passes(emulator, merchant, receiver):
     number = out_trade_no("E")
-    url = merchant.page_pay_url(subject="e", out_trade_no=number, total_amount="1.00",
-                                time_expire=beijing_in(2))
+    url = merchant.page_pay_url(
+        subject="e", out_trade_no=number, total_amount="1.00", time_expire=beijing_in(2)
+    )
     assert httpx.get(url).status_code == 200
     assert merchant.api_alipay_trade_query(out_trade_no=number)["trade_status"] == "WAIT_BUYER_PAY"
 
@@ -39,8 +40,9 @@ def test_an_open_trade_closes_when_time_expire_passes(emulator, merchant, receiv
 
 def test_an_expired_wap_trade_notifies_trade_closed(emulator, merchant, receiver):
     number = out_trade_no("E")
-    url = merchant.wap_pay_url(subject="e", out_trade_no=number, total_amount="1.00",
-                               time_expire=beijing_in(1))
+    url = merchant.wap_pay_url(
+        subject="e", out_trade_no=number, total_amount="1.00", time_expire=beijing_in(1)
+    )
     assert httpx.get(url).status_code == 200
 
     # Expiry runs every second; the timeout is slack for a loaded machine, not the expected wait.
@@ -53,8 +55,9 @@ def test_an_expired_wap_trade_notifies_trade_closed(emulator, merchant, receiver
 
 def test_a_link_past_its_deadline_cannot_be_opened_or_paid(emulator, merchant):
     number = out_trade_no("E")
-    url = merchant.page_pay_url(subject="e", out_trade_no=number, total_amount="1.00",
-                                time_expire=beijing_in(-60))
+    url = merchant.page_pay_url(
+        subject="e", out_trade_no=number, total_amount="1.00", time_expire=beijing_in(-60)
+    )
     page = httpx.get(url)
     assert page.status_code == 409 and "ACQ.TRADE_HAS_CLOSE" in page.text
     assert httpx.post(f"{emulator.url}/sandbox/trades/{number}/pay").status_code == 409
@@ -84,8 +87,12 @@ def test_a_notify_never_acknowledged_stops_after_eight_attempts(fast_emulator, k
     merchant = make_merchant(fast_emulator, keys, receiver)
     number = out_trade_no("E")
     receiver.answer(number, *["fail"] * 20)
-    assert httpx.get(merchant.page_pay_url(subject="e", out_trade_no=number,
-                                           total_amount="1.00")).status_code == 200
+    assert (
+        httpx.get(
+            merchant.page_pay_url(subject="e", out_trade_no=number, total_amount="1.00")
+        ).status_code
+        == 200
+    )
     assert httpx.post(f"{fast_emulator.url}/sandbox/trades/{number}/pay").status_code == 200
 
     time.sleep(sum(RETRY_INTERVALS) * 0.00005 + 1.5)

@@ -66,14 +66,22 @@ def test_retried_on_the_scaled_schedule_until_exactly_success(emulator, merchant
     assert len({p["form"]["notify_id"] for p in posts}) == 1
     assert all(verified(merchant, p["form"]) for p in posts)
     offsets = [p["at"] - paid_at for p in posts]
-    expected = [0, RETRY_INTERVALS[0] * SCALE, sum(RETRY_INTERVALS[:2]) * SCALE,
-                sum(RETRY_INTERVALS[:3]) * SCALE]
+    expected = [
+        0,
+        RETRY_INTERVALS[0] * SCALE,
+        sum(RETRY_INTERVALS[:2]) * SCALE,
+        sum(RETRY_INTERVALS[:3]) * SCALE,
+    ]
     for offset, want in zip(offsets, expected, strict=True):
         assert want - 0.05 <= offset <= want + 0.5, (offsets, expected)
     [notify] = view["notifies"]
     assert notify["acknowledged"] is True
-    assert [d["response"] for d in notify["deliveries"]] == ["fail", "success ", "SUCCESS",
-                                                             "success"]
+    assert [d["response"] for d in notify["deliveries"]] == [
+        "fail",
+        "success ",
+        "SUCCESS",
+        "success",
+    ]
 
 
 def test_repeat_sends_concurrent_copies_with_one_notify_id(emulator, merchant, receiver):
@@ -131,8 +139,10 @@ def test_bad_signature_copy_comes_before_the_genuine_notify(emulator, merchant, 
     assert not verified(merchant, forged["form"])
     assert verified(merchant, genuine["form"])
     assert forged["form"]["notify_id"] == genuine["form"]["notify_id"]
-    kinds = [(d["kind"], d["response"])
-             for d in wait_finished(emulator, number)["notifies"][0]["deliveries"]]
+    kinds = [
+        (d["kind"], d["response"])
+        for d in wait_finished(emulator, number)["notifies"][0]["deliveries"]
+    ]
     assert kinds == [("bad_signature", "fail"), ("genuine", "success")]
 
 

@@ -24,7 +24,9 @@ def test_page_pay_link_opens_the_cashier_and_creates_the_trade(emulator, merchan
     # before the buyer engages, Alipay knows no trade
     assert merchant.api_alipay_trade_query(out_trade_no=number)["sub_code"] == "ACQ.TRADE_NOT_EXIST"
     url = merchant.page_pay_url(
-        subject="测试订单 & more", out_trade_no=number, total_amount="88.80",
+        subject="测试订单 & more",
+        out_trade_no=number,
+        total_amount="88.80",
         return_url="https://shop.example/return",
     )
 
@@ -45,7 +47,9 @@ def test_paying_redirects_to_a_signed_return_and_posts_a_verifiable_notify(
 ):
     number = out_trade_no()
     url = merchant.page_pay_url(
-        subject="一件商品", out_trade_no=number, total_amount="12.50",
+        subject="一件商品",
+        out_trade_no=number,
+        total_amount="12.50",
         return_url="https://shop.example/return?from=alipay",
     )
     page = open_cashier(url)
@@ -74,8 +78,14 @@ def test_paying_redirects_to_a_signed_return_and_posts_a_verifiable_notify(
     assert form["seller_id"] == SELLER_ID and form["app_id"] == APP_ID
     assert form["subject"] == "一件商品"
     assert form["sign_type"] == "RSA2"
-    for field in ("notify_id", "notify_time", "buyer_id", "gmt_create", "gmt_payment",
-                  "fund_bill_list"):
+    for field in (
+        "notify_id",
+        "notify_time",
+        "buyer_id",
+        "gmt_create",
+        "gmt_payment",
+        "fund_bill_list",
+    ):
         assert form[field]
     sign = form.pop("sign")
     assert merchant.verify(dict(form), sign)
@@ -89,7 +99,9 @@ def test_paying_redirects_to_a_signed_return_and_posts_a_verifiable_notify(
 def test_sandbox_pay_route_pays_an_issued_link_without_a_browser(emulator, merchant, receiver):
     number = out_trade_no()
     url = merchant.page_pay_url(
-        subject="x", out_trade_no=number, total_amount="1.00",
+        subject="x",
+        out_trade_no=number,
+        total_amount="1.00",
         return_url="https://shop.example/return",
     )
     # the merchant hands the link out, but nobody opens it yet: the emulator has seen nothing
@@ -161,7 +173,10 @@ def test_close_a_paid_trade_is_a_status_error(emulator, merchant):
 def test_wap_pay_accepts_both_product_codes(emulator, merchant, product_code):
     number = out_trade_no()
     url = merchant.wap_pay_url(
-        subject="x", out_trade_no=number, total_amount="2.00", product_code=product_code,
+        subject="x",
+        out_trade_no=number,
+        total_amount="2.00",
+        product_code=product_code,
         return_url="https://shop.example/return",
     )
     assert open_cashier(url).status_code == 200
@@ -172,10 +187,14 @@ def test_wap_pay_accepts_both_product_codes(emulator, merchant, product_code):
 
 def test_cancel_leaves_the_trade_open(emulator, merchant):
     number = out_trade_no()
-    page = open_cashier(merchant.page_pay_url(
-        subject="x", out_trade_no=number, total_amount="2.00",
-        return_url="https://shop.example/return",
-    ))
+    page = open_cashier(
+        merchant.page_pay_url(
+            subject="x",
+            out_trade_no=number,
+            total_amount="2.00",
+            return_url="https://shop.example/return",
+        )
+    )
     cancel = re.search(r'action="([^"]+/cancel)"', page.text)[1]
 
     left = httpx.post(emulator.url + cancel)
@@ -188,9 +207,14 @@ def test_cancel_leaves_the_trade_open(emulator, merchant):
 
 def test_wap_cancel_goes_to_quit_url(emulator, merchant):
     number = out_trade_no()
-    page = open_cashier(merchant.wap_pay_url(
-        subject="x", out_trade_no=number, total_amount="2.00", quit_url="https://shop.example/q",
-    ))
+    page = open_cashier(
+        merchant.wap_pay_url(
+            subject="x",
+            out_trade_no=number,
+            total_amount="2.00",
+            quit_url="https://shop.example/q",
+        )
+    )
     cancel = re.search(r'action="([^"]+/cancel)"', page.text)[1]
     left = httpx.post(emulator.url + cancel)
     assert left.status_code == 303 and left.headers["location"] == "https://shop.example/q"
@@ -199,9 +223,11 @@ def test_wap_cancel_goes_to_quit_url(emulator, merchant):
 def test_a_new_link_with_another_amount_for_an_existing_trade_is_refused(emulator, merchant):
     number = out_trade_no()
     open_cashier(merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.00"))
-    same = open_cashier(merchant.page_pay_url(subject="x", out_trade_no=number,
-                                              total_amount="2.00"))
+    same = open_cashier(
+        merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.00")
+    )
     assert same.status_code == 200
-    other = open_cashier(merchant.page_pay_url(subject="x", out_trade_no=number,
-                                               total_amount="2.01"))
+    other = open_cashier(
+        merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.01")
+    )
     assert other.status_code == 400 and "ACQ.CONTEXT_INCONSISTENT" in other.text

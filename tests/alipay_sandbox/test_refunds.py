@@ -52,9 +52,7 @@ def test_a_repeated_refund_request_moves_no_money(emulator, merchant, receiver):
 
     assert again["code"] == "10000"
     assert again["fund_change"] == "N" and again["refund_fee"] == "4.00"
-    different = merchant.api_alipay_trade_refund(
-        "5.00", out_trade_no=number, out_request_no="same"
-    )
+    different = merchant.api_alipay_trade_refund("5.00", out_trade_no=number, out_request_no="same")
     assert different["code"] == "40004"
     assert different["sub_code"] == "ACQ.DISCORDANT_REPEAT_REQUEST"
     view = httpx.get(f"{emulator.url}/sandbox/trades/{number}").json()

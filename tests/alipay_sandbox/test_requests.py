@@ -18,8 +18,14 @@ from .conftest import APP_ID, make_merchant, out_trade_no
 
 
 def signed(params: dict, private_pem: str, charset: str = "utf-8") -> dict:
-    params = {"charset": charset, "sign_type": "RSA2", "version": "1.0",
-              "timestamp": "2024-01-02 03:04:05", "app_id": APP_ID, **params}
+    params = {
+        "charset": charset,
+        "sign_type": "RSA2",
+        "version": "1.0",
+        "timestamp": "2024-01-02 03:04:05",
+        "app_id": APP_ID,
+        **params,
+    }
     params["sign"] = sign_params(params, load_private_key(private_pem), "RSA2", charset)
     return params
 
@@ -30,8 +36,13 @@ def page_pay(biz: dict | str, **extra) -> dict:
 
 
 def order(**changes) -> dict:
-    return {"out_trade_no": out_trade_no("Q"), "total_amount": "9.99", "subject": "s",
-            "product_code": "FAST_INSTANT_TRADE_PAY", **changes}
+    return {
+        "out_trade_no": out_trade_no("Q"),
+        "total_amount": "9.99",
+        "subject": "s",
+        "product_code": "FAST_INSTANT_TRADE_PAY",
+        **changes,
+    }
 
 
 def gateway(emulator, params: dict, charset: str = "utf-8") -> httpx.Response:
@@ -70,12 +81,24 @@ def test_an_unknown_app_is_invalid_app_id(emulator, keys, receiver):
 
 @pytest.mark.parametrize(
     "amount",
-    ["1.001", "0", "0.00", "100000000.01", "-1", "abc", "", "1e2", " 1.00", "NaN",
-     0.30000000000000004],
+    [
+        "1.001",
+        "0",
+        "0.00",
+        "100000000.01",
+        "-1",
+        "abc",
+        "",
+        "1e2",
+        " 1.00",
+        "NaN",
+        0.30000000000000004,
+    ],
 )
 def test_bad_amounts_are_refused(emulator, merchant, amount):
-    page = httpx.get(merchant.page_pay_url(subject="s", out_trade_no=out_trade_no(),
-                                           total_amount=amount))
+    page = httpx.get(
+        merchant.page_pay_url(subject="s", out_trade_no=out_trade_no(), total_amount=amount)
+    )
     assert page.status_code == 400
     assert "ACQ.INVALID_PARAMETER" in page.text and "total_amount" in page.text
 
@@ -99,8 +122,10 @@ def test_bad_business_fields_are_refused(emulator, keys, biz_change, field):
 
 def test_amounts_as_numbers_and_any_json_layout_are_accepted(emulator, keys):
     number = out_trade_no()
-    biz = ('{ "out_trade_no" : "' + number + '", "total_amount": 12.5,'
-           ' "subject": "\\u6d4b\\u8bd5", "product_code": "FAST_INSTANT_TRADE_PAY" }')
+    biz = (
+        '{ "out_trade_no" : "' + number + '", "total_amount": 12.5,'
+        ' "subject": "\\u6d4b\\u8bd5", "product_code": "FAST_INSTANT_TRADE_PAY" }'
+    )
     page = gateway(emulator, signed(page_pay(biz), keys["pems"]["app"][0]))
     assert page.status_code == 200, page.text
     assert "12.50" in page.text and "测试" in page.text
@@ -110,8 +135,10 @@ def test_query_string_and_form_body_are_merged(emulator, keys, merchant):
     number = out_trade_no()
     params = signed(page_pay(order(out_trade_no=number)), keys["pems"]["app"][0])
     common = {k: v for k, v in params.items() if k != "biz_content"}
-    page = httpx.post(f"{emulator.url}/gateway.do?{urlencode(common)}",
-                      data={"biz_content": params["biz_content"]})
+    page = httpx.post(
+        f"{emulator.url}/gateway.do?{urlencode(common)}",
+        data={"biz_content": params["biz_content"]},
+    )
     assert page.status_code == 200, page.text
     assert merchant.api_alipay_trade_query(out_trade_no=number)["code"] == "10000"
 
@@ -133,9 +160,13 @@ def test_gbk_requests_are_verified_in_gbk(emulator, keys):
     ],
 )
 def test_bad_common_parameters(emulator, keys, change, sub_code):
-    params = {**signed({"method": "alipay.trade.query",
-                        "biz_content": '{"out_trade_no":"X1"}'}, keys["pems"]["app"][0]),
-              **change}
+    params = {
+        **signed(
+            {"method": "alipay.trade.query", "biz_content": '{"out_trade_no":"X1"}'},
+            keys["pems"]["app"][0],
+        ),
+        **change,
+    }
     answer = gateway(emulator, params)
     assert answer.status_code == 200
     body = answer.json()["alipay_trade_query_response"]
@@ -143,9 +174,13 @@ def test_bad_common_parameters(emulator, keys, change, sub_code):
 
 
 def test_responses_are_signed_over_the_exact_node_text(emulator, keys):
-    answer = gateway(emulator, signed({"method": "alipay.trade.query",
-                                       "biz_content": '{"out_trade_no":"X1"}'},
-                                      keys["pems"]["app"][0]))
+    answer = gateway(
+        emulator,
+        signed(
+            {"method": "alipay.trade.query", "biz_content": '{"out_trade_no":"X1"}'},
+            keys["pems"]["app"][0],
+        ),
+    )
     text = answer.text
     content = extract_response_content(text, "alipay_trade_query_response")
     assert text.index('"sign"') > text.index(content)

@@ -34,17 +34,24 @@ class QuickStack:
 
     def start(self, timeout: float = 90) -> "QuickStack":
         env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE_SETTINGS)}
-        env.update({
-            "RUN_VAR_DIR": str(self.var_dir),
-            "RUN_ORDER_PORT": str(self.ports["order"]),
-            "RUN_PAYMENT_PORT": str(self.ports["payment"]),
-            "RUN_SANDBOX_PORT": str(self.ports["sandbox"]),
-            "PYTHONUNBUFFERED": "1",
-            **self.extra_env,
-        })
+        env.update(
+            {
+                "RUN_VAR_DIR": str(self.var_dir),
+                "RUN_ORDER_PORT": str(self.ports["order"]),
+                "RUN_PAYMENT_PORT": str(self.ports["payment"]),
+                "RUN_SANDBOX_PORT": str(self.ports["sandbox"]),
+                "PYTHONUNBUFFERED": "1",
+                **self.extra_env,
+            }
+        )
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
-        self.process = subprocess.Popen([sys.executable, str(RUN_STACK)], cwd=ROOT, env=env,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, str(RUN_STACK)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while "Storefront: " not in self.output():
             if self.process.poll() is not None:

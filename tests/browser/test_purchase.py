@@ -17,8 +17,13 @@ from tests.support.processes import ROOT
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 TIMEOUT_MS = 15_000
 
@@ -68,7 +73,8 @@ def register(page: Page, stack: QuickStack) -> str:
 
 def sku_card(page: Page, name: str):
     return page.get_by_test_id("sku-card").filter(
-        has=page.get_by_test_id("sku-name").get_by_text(name, exact=True))
+        has=page.get_by_test_id("sku-name").get_by_text(name, exact=True)
+    )
 
 
 def add_to_cart(page: Page, name: str) -> None:
@@ -79,14 +85,21 @@ def add_to_cart(page: Page, name: str) -> None:
 
 def cart_row(page: Page, name: str):
     return page.get_by_test_id("cart-item").filter(
-        has=page.get_by_test_id("cart-item-name").get_by_text(name, exact=True))
+        has=page.get_by_test_id("cart-item-name").get_by_text(name, exact=True)
+    )
 
 
 def add_address(page: Page) -> None:
     form = page.get_by_test_id("address-form")
     expect(form).to_be_visible()
-    for field, value in {"receiver": "Li Lei", "mobile": "13800138000", "province": "Zhejiang",
-                         "city": "Hangzhou", "district": "Xihu", "place": "1 Wensan Road"}.items():
+    for field, value in {
+        "receiver": "Li Lei",
+        "mobile": "13800138000",
+        "province": "Zhejiang",
+        "city": "Hangzhou",
+        "district": "Xihu",
+        "place": "1 Wensan Road",
+    }.items():
         form.get_by_test_id(f"address-{field}").fill(value)
     form.get_by_test_id("address-save").click()
     expect(page.get_by_test_id("address-option").filter(has_text="Li Lei")).to_be_visible()

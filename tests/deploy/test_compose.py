@@ -14,27 +14,55 @@ COMPOSE = ROOT / "docker-compose.yml"
 # The contract's configuration table (plus the team's documented extras), by service.
 CONTRACT_ENV = {
     "order": {
-        "SERVICE_AUTH_SECRET", "ORDER_DATABASE_URL", "ORDER_REDIS_URL", "ORDER_PAYMENT_SERVICE_URL",
-        "ORDER_JWT_SECRET", "ORDER_PAY_TIMEOUT_SECONDS", "ORDER_FREIGHT",
+        "SERVICE_AUTH_SECRET",
+        "ORDER_DATABASE_URL",
+        "ORDER_REDIS_URL",
+        "ORDER_PAYMENT_SERVICE_URL",
+        "ORDER_JWT_SECRET",
+        "ORDER_PAY_TIMEOUT_SECONDS",
+        "ORDER_FREIGHT",
     },
     "payment": {
-        "SERVICE_AUTH_SECRET", "PAYMENT_DATABASE_URL", "PAYMENT_ORDER_SERVICE_URL",
-        "PAYMENT_PUBLIC_URL", "PAYMENT_SPA_RESULT_URL", "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY",
-        "ALIPAY_PUBLIC_KEY", "ALIPAY_GATEWAY_URL", "ALIPAY_SIGN_TYPE", "ALIPAY_SELLER_ID",
+        "SERVICE_AUTH_SECRET",
+        "PAYMENT_DATABASE_URL",
+        "PAYMENT_ORDER_SERVICE_URL",
+        "PAYMENT_PUBLIC_URL",
+        "PAYMENT_SPA_RESULT_URL",
+        "ALIPAY_APP_ID",
+        "ALIPAY_APP_PRIVATE_KEY",
+        "ALIPAY_PUBLIC_KEY",
+        "ALIPAY_GATEWAY_URL",
+        "ALIPAY_SIGN_TYPE",
+        "ALIPAY_SELLER_ID",
     },
     "sandbox": {
-        "SANDBOX_PRIVATE_KEY", "SANDBOX_APP_ID", "SANDBOX_APP_PUBLIC_KEY", "SANDBOX_SELLER_ID",
+        "SANDBOX_PRIVATE_KEY",
+        "SANDBOX_APP_ID",
+        "SANDBOX_APP_PUBLIC_KEY",
+        "SANDBOX_SELLER_ID",
     },
 }
 EXTRA_ENV = {
-    "order": {"APP_ENV", "LOG_JSON", "ORDER_SWEEP_INTERVAL_SECONDS",
-              "ORDER_PAYMENT_TIMEOUT_SECONDS"},
-    "payment": {"APP_ENV", "LOG_JSON", "PAYMENT_RELAY_INTERVAL_SECONDS",
-                "PAYMENT_RECONCILE_INTERVAL_SECONDS", "PAYMENT_RECONCILE_AFTER_SECONDS"},
+    "order": {
+        "APP_ENV",
+        "LOG_JSON",
+        "ORDER_SWEEP_INTERVAL_SECONDS",
+        "ORDER_PAYMENT_TIMEOUT_SECONDS",
+    },
+    "payment": {
+        "APP_ENV",
+        "LOG_JSON",
+        "PAYMENT_RELAY_INTERVAL_SECONDS",
+        "PAYMENT_RECONCILE_INTERVAL_SECONDS",
+        "PAYMENT_RECONCILE_AFTER_SECONDS",
+    },
     "sandbox": {"SANDBOX_PUBLIC_URL", "SANDBOX_NOTIFY_SCALE"},
 }
-APPS = {"order": "order_service.main:app", "payment": "payment_service.main:app",
-        "sandbox": "alipay_sandbox.main:app"}
+APPS = {
+    "order": "order_service.main:app",
+    "payment": "payment_service.main:app",
+    "sandbox": "alipay_sandbox.main:app",
+}
 PORTS = {"order": 8000, "payment": 8001, "sandbox": 8002}
 LONG_RUNNING = ["postgres", "redis", "order", "payment", "sandbox"]
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
@@ -42,6 +70,7 @@ INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
 def interpolate(value: str, given: dict[str, str]) -> str:
     """Compose's ${VAR:-default} / ${VAR:?error}, with `given` as the .env file."""
+
     def replace(match: re.Match) -> str:
         name, kind, rest = match.groups()
         if name in given:
@@ -51,6 +80,7 @@ def interpolate(value: str, given: dict[str, str]) -> str:
         if kind == "?":
             raise KeyError(f"{name} is required: {rest}")
         return ""
+
     return INTERPOLATION.sub(replace, value).replace("$$", "$")
 
 
@@ -103,8 +133,10 @@ def test_secrets_must_be_supplied_and_are_shared(services):
     for name in ("order", "payment", "migrate"):
         with pytest.raises(KeyError, match="SERVICE_AUTH_SECRET"):
             env_of(services[name], given={"ORDER_JWT_SECRET": "j" * 32})
-    assert env_of(services["order"])["SERVICE_AUTH_SECRET"] == \
-        env_of(services["payment"])["SERVICE_AUTH_SECRET"]
+    assert (
+        env_of(services["order"])["SERVICE_AUTH_SECRET"]
+        == env_of(services["payment"])["SERVICE_AUTH_SECRET"]
+    )
     assert env_of(services["order"])["APP_ENV"] == "production"
 
 
@@ -126,9 +158,11 @@ def test_the_services_address_each_other_where_they_listen(services):
     assert payment_host in services["payment"]["networks"]["default"]["aliases"]
     assert payment["PAYMENT_SPA_RESULT_URL"].startswith("http://localhost:8000")
     # …and the host port in each browser-facing address is the one published for it.
-    for name, url in (("order", payment["PAYMENT_SPA_RESULT_URL"]),
-                      ("payment", payment["PAYMENT_PUBLIC_URL"]),
-                      ("sandbox", sandbox["SANDBOX_PUBLIC_URL"])):
+    for name, url in (
+        ("order", payment["PAYMENT_SPA_RESULT_URL"]),
+        ("payment", payment["PAYMENT_PUBLIC_URL"]),
+        ("sandbox", sandbox["SANDBOX_PUBLIC_URL"]),
+    ):
         host_port = int(url.split("//")[1].split("/")[0].split(":")[1])
         assert f"{host_port}:{PORTS[name]}" in [str(p) for p in services[name]["ports"]], name
 
@@ -166,8 +200,9 @@ def test_migrations_run_once_before_the_services_start(services):
     assert {"ORDER_DATABASE_URL", "PAYMENT_DATABASE_URL"} <= set(migrate_env)
     assert migrate_env["ORDER_DATABASE_URL"] == env_of(services["order"])["ORDER_DATABASE_URL"]
     for name in ("order", "payment"):
-        assert services[name]["depends_on"]["migrate"]["condition"] == \
-            "service_completed_successfully"
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        )
     assert services["order"]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
@@ -190,8 +225,9 @@ def test_the_image_is_slim_python_and_runs_as_a_plain_user():
     assert {".git", ".venv", "var"} <= set(ignored)
 
 
-@pytest.mark.parametrize("module", ["order_service.main", "payment_service.main",
-                                    "alipay_sandbox.main"])
+@pytest.mark.parametrize(
+    "module", ["order_service.main", "payment_service.main", "alipay_sandbox.main"]
+)
 def test_the_apps_the_compose_file_names_exist(module):
     path = ROOT / Path(*module.split(".")).with_suffix(".py")
     assert path.exists(), f"{path} is missing"

@@ -23,23 +23,43 @@ def buy_with_cash(stack: QuickStack, sku_id, count: int) -> tuple[str, dict]:
     """Register, add an address and place a cash order over the public API; (token, order)."""
     with httpx.Client(base_url=stack.url("order"), timeout=10) as client:
         client.post("/api/auth/register", json={"username": "newcomer", "password": "pass-word-1"})
-        token = client.post("/api/auth/token",
-                            data={"username": "newcomer", "password": "pass-word-1"}).json()
+        token = client.post(
+            "/api/auth/token", data={"username": "newcomer", "password": "pass-word-1"}
+        ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
-        address = client.post("/api/addresses", headers=headers, json={
-            "receiver": "Han Meimei", "mobile": "13900139000", "province": "Beijing",
-            "city": "Beijing", "district": "Haidian", "place": "5 Zhongguancun Street"})
+        address = client.post(
+            "/api/addresses",
+            headers=headers,
+            json={
+                "receiver": "Han Meimei",
+                "mobile": "13900139000",
+                "province": "Beijing",
+                "city": "Beijing",
+                "district": "Haidian",
+                "place": "5 Zhongguancun Street",
+            },
+        )
         assert address.status_code == 201, address.text
-        order = client.post("/api/orders", headers=headers, json={
-            "address_id": address.json()["id"], "pay_method": "cash",
-            "items": [{"sku_id": sku_id, "count": count}]})
+        order = client.post(
+            "/api/orders",
+            headers=headers,
+            json={
+                "address_id": address.json()["id"],
+                "pay_method": "cash",
+                "items": [{"sku_id": sku_id, "count": count}],
+            },
+        )
         assert order.status_code == 201, order.text
         return token["access_token"], order.json()
 
 
 def put_in_cart(stack: QuickStack, token: str, sku_id) -> None:
-    response = httpx.put(f"{stack.url('order')}/api/cart/items/{sku_id}", timeout=5,
-                         headers={"Authorization": f"Bearer {token}"}, json={"count": 1})
+    response = httpx.put(
+        f"{stack.url('order')}/api/cart/items/{sku_id}",
+        timeout=5,
+        headers={"Authorization": f"Bearer {token}"},
+        json={"count": 1},
+    )
     assert response.status_code == 200, response.text
 
 
@@ -76,8 +96,11 @@ def test_one_command_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
     again = QuickStack(tmp_path / "var", "quick-start-again").start()
     try:
         assert sku(again, first["id"])["stock"] == first["stock"] - 3
-        orders = httpx.get(f"{again.url('order')}/api/orders", timeout=5,
-                           headers={"Authorization": f"Bearer {token}"})
+        orders = httpx.get(
+            f"{again.url('order')}/api/orders",
+            timeout=5,
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert orders.status_code == 200
         assert [o["order_id"] for o in orders.json()["items"]] == [order["order_id"]]
         assert app_key.read_bytes() == key_before
@@ -88,11 +111,15 @@ def test_one_command_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
 async def test_set_database_and_redis_urls_are_used(tmp_path: Path, pg_databases, redis_url):
     order_db = await pg_databases.create("quick_order")
     payment_db = await pg_databases.create("quick_payment")
-    stack = QuickStack(tmp_path / "var", "quick-start-pg", extra_env={
-        "ORDER_DATABASE_URL": order_db,
-        "PAYMENT_DATABASE_URL": payment_db,
-        "ORDER_REDIS_URL": redis_url,
-    }).start()
+    stack = QuickStack(
+        tmp_path / "var",
+        "quick-start-pg",
+        extra_env={
+            "ORDER_DATABASE_URL": order_db,
+            "PAYMENT_DATABASE_URL": payment_db,
+            "ORDER_REDIS_URL": redis_url,
+        },
+    ).start()
     try:
         first = DEMO_CATALOG[0]
         token, _ = buy_with_cash(stack, first["id"], 2)
@@ -109,8 +136,10 @@ async def test_set_database_and_redis_urls_are_used(tmp_path: Path, pg_databases
     connection = await asyncpg.connect(order_db.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         assert await connection.fetchval("SELECT count(*) FROM skus") == len(DEMO_CATALOG)
-        assert await connection.fetchval("SELECT stock FROM skus WHERE id = $1",
-                                         first["id"]) == first["stock"] - 2
+        assert (
+            await connection.fetchval("SELECT stock FROM skus WHERE id = $1", first["id"])
+            == first["stock"] - 2
+        )
     finally:
         await connection.close()
     connection = await asyncpg.connect(payment_db.replace("postgresql+asyncpg://", "postgresql://"))

@@ -71,7 +71,8 @@ async def test_expired_order_whose_link_was_never_opened(live):
     now = await stack.sku(sku["id"])
     assert (now["stock"], now["sales"]) == (sku["stock"], sku["sales"])
     [payment] = await stack.payment_sql(
-        "SELECT * FROM payments WHERE order_id = $1", order["order_id"])
+        "SELECT * FROM payments WHERE order_id = $1", order["order_id"]
+    )
     assert payment["status"] == "closed"
 
 
@@ -103,7 +104,8 @@ async def test_paid_just_before_the_deadline_is_paid_not_cancelled(live):
     assert payment["status"] == "paid"
     assert payment["amount"] == Decimal(order["total_amount"])
     events = await stack.payment_sql(
-        "SELECT * FROM outbox WHERE payload->>'order_id' = $1", order_id)
+        "SELECT * FROM outbox WHERE payload->>'order_id' = $1", order_id
+    )
     assert len(events) == 1
     await asyncio.sleep(4 * SWEEP_INTERVAL)  # a few more sweeps must not cancel it
     assert (await stack.get_order(buyer, order_id))["status"] == "unsent"

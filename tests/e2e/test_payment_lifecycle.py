@@ -53,8 +53,7 @@ async def payments_of(stack, order_id: str):
 
 
 async def outbox_of(stack, order_id: str):
-    return await stack.payment_sql(
-        "SELECT * FROM outbox WHERE payload->>'order_id' = $1", order_id)
+    return await stack.payment_sql("SELECT * FROM outbox WHERE payload->>'order_id' = $1", order_id)
 
 
 async def wait_payment_status(stack, order_id: str, status: str, within: float = 15):
@@ -65,8 +64,9 @@ async def wait_payment_status(stack, order_id: str, status: str, within: float =
     return (await eventually(reached, within, f"payment of {order_id} to be {status!r}"))[0]
 
 
-async def wait_notify_answer(stack, out_trade_no: str, answer: str, count: int = 1,
-                             within: float = 15) -> dict:
+async def wait_notify_answer(
+    stack, out_trade_no: str, answer: str, count: int = 1, within: float = 15
+) -> dict:
     """Until the emulator has `count` notify deliveries for the trade that got `answer` back."""
 
     async def reached():
@@ -90,14 +90,26 @@ def forged_notify(order: dict, private_key, **changes) -> dict:
     """A notify with Alipay's field set for the order, signed with `private_key`."""
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     params = {
-        "notify_time": now, "notify_type": "trade_status_sync",
-        "notify_id": uuid.uuid4().hex, "charset": "utf-8", "version": "1.0",
-        "sign_type": "RSA2", "app_id": APP_ID, "auth_app_id": APP_ID, "seller_id": SELLER_ID,
-        "trade_no": "2024" + uuid.uuid4().hex[:24], "out_trade_no": order["order_id"],
-        "buyer_id": "2088102169481075", "buyer_logon_id": "buy***@example.com",
-        "trade_status": "TRADE_SUCCESS", "total_amount": order["total_amount"],
-        "receipt_amount": order["total_amount"], "buyer_pay_amount": order["total_amount"],
-        "subject": "order", "gmt_create": now, "gmt_payment": now,
+        "notify_time": now,
+        "notify_type": "trade_status_sync",
+        "notify_id": uuid.uuid4().hex,
+        "charset": "utf-8",
+        "version": "1.0",
+        "sign_type": "RSA2",
+        "app_id": APP_ID,
+        "auth_app_id": APP_ID,
+        "seller_id": SELLER_ID,
+        "trade_no": "2024" + uuid.uuid4().hex[:24],
+        "out_trade_no": order["order_id"],
+        "buyer_id": "2088102169481075",
+        "buyer_logon_id": "buy***@example.com",
+        "trade_status": "TRADE_SUCCESS",
+        "total_amount": order["total_amount"],
+        "receipt_amount": order["total_amount"],
+        "buyer_pay_amount": order["total_amount"],
+        "subject": "order",
+        "gmt_create": now,
+        "gmt_payment": now,
     }
     params.update(changes)
     # Alipay signs a notify over everything but sign and sign_type (rsaCheckV1)
@@ -156,9 +168,13 @@ async def test_happy_path_from_cart_to_paid_order(live):
     assert payment["paid_at"] is not None
     assert payment["out_trade_no"] == order["order_id"]
     assert (payment["channel"], payment["closed_at"], payment["refunded_amount"]) == (
-        "page", None, Decimal("0.00"))
+        "page",
+        None,
+        Decimal("0.00"),
+    )
     notifies = await stack.payment_sql(
-        "SELECT * FROM notifies WHERE out_trade_no = $1", order["order_id"])
+        "SELECT * FROM notifies WHERE out_trade_no = $1", order["order_id"]
+    )
     assert notifies and all(n["verified"] for n in notifies)
     [event] = await outbox_of(stack, order["order_id"])
     assert event["delivered_at"] is not None
@@ -359,8 +375,7 @@ async def test_payment_after_cancellation_is_refunded(live):
         raise AssertionError(f"{exc}\n{stack.logs()}") from None
     assert payment["trade_no"] is not None
     assert payment["refunded_amount"] == Decimal(order["total_amount"])
-    [refund] = await stack.payment_sql(
-        "SELECT * FROM refunds WHERE payment_id = $1", payment["id"])
+    [refund] = await stack.payment_sql("SELECT * FROM refunds WHERE payment_id = $1", payment["id"])
     assert refund["amount"] == Decimal(order["total_amount"])
     assert refund["status"] == "succeeded"
     assert refund["reason"]  # the record says why the money went back
@@ -422,8 +437,13 @@ async def test_forged_notifies_pay_nothing(live):
 
     forgeries = [
         forged_notify(order, stranger_key),
-        forged_notify(order, alipay_key, total_amount=one_cent_more,
-                      receipt_amount=one_cent_more, buyer_pay_amount=one_cent_more),
+        forged_notify(
+            order,
+            alipay_key,
+            total_amount=one_cent_more,
+            receipt_amount=one_cent_more,
+            buyer_pay_amount=one_cent_more,
+        ),
     ]
     tampered = forged_notify(order, alipay_key)
     tampered["total_amount"] = one_cent_more  # changed after signing
@@ -438,9 +458,12 @@ async def test_forged_notifies_pay_nothing(live):
     assert await outbox_of(stack, order_id) == []
     assert (await stack.get_order(buyer, order_id))["status"] == "unpaid"
     stored = await stack.payment_sql(
-        "SELECT * FROM notifies WHERE out_trade_no = $1 ORDER BY id", order_id)
+        "SELECT * FROM notifies WHERE out_trade_no = $1 ORDER BY id", order_id
+    )
     assert [(n["verified"], n["outcome"]) for n in stored] == [
-        (False, "bad_signature"), (True, "amount_mismatch"), (False, "bad_signature"),
+        (False, "bad_signature"),
+        (True, "amount_mismatch"),
+        (False, "bad_signature"),
     ]
 
     genuine = await stack.http.post(notify_url, data=forged_notify(order, alipay_key))
@@ -454,8 +477,10 @@ async def test_emulator_forged_copies_are_refused(live):
     copy is answered `fail` and recorded unverified or refused; only the genuine notify pays,
     with the order's amount."""
     stack = live
-    for fault, kind in (({"bad_signature": True}, "bad_signature"),
-                        ({"amount_delta": "0.01"}, "amount_delta")):
+    for fault, kind in (
+        ({"bad_signature": True}, "bad_signature"),
+        ({"amount_delta": "0.01"}, "amount_delta"),
+    ):
         buyer, order = await one_item_order(stack)
         order_id = order["order_id"]
         await stack.set_faults(out_trade_no=order_id, **fault)
@@ -471,7 +496,8 @@ async def test_emulator_forged_copies_are_refused(live):
         assert payment["amount"] == Decimal(order["total_amount"])
         assert len(await outbox_of(stack, order_id)) == 1
         stored = await stack.payment_sql(
-            "SELECT * FROM notifies WHERE out_trade_no = $1 ORDER BY id", order_id)
+            "SELECT * FROM notifies WHERE out_trade_no = $1 ORDER BY id", order_id
+        )
         assert len(stored) == 2, [dict(n) for n in stored]
         assert stored[0]["outcome"] != "paid" and stored[1]["outcome"] == "paid"
         assert stored[1]["verified"]
@@ -485,11 +511,16 @@ async def test_internal_route_refuses_unsigned_calls(live):
     buyer, order = await one_item_order(stack)
     order_id = order["order_id"]
     path = f"/internal/orders/{order_id}/payment-events"
-    body = json.dumps({
-        "event_id": uuid.uuid4().hex, "type": "paid", "order_id": order_id,
-        "amount": order["total_amount"], "trade_no": "2024" + uuid.uuid4().hex[:24],
-        "paid_at": "2024-01-01T00:00:00Z",
-    }).encode()
+    body = json.dumps(
+        {
+            "event_id": uuid.uuid4().hex,
+            "type": "paid",
+            "order_id": order_id,
+            "amount": order["total_amount"],
+            "trade_no": "2024" + uuid.uuid4().hex[:24],
+            "paid_at": "2024-01-01T00:00:00Z",
+        }
+    ).encode()
     url = f"{stack.order.url}{path}"
     json_type = {"Content-Type": "application/json"}
     attempts = {

@@ -43,8 +43,10 @@ def _problems(case, response, headers) -> list[str]:
         )
         body = response.json() if content_type.startswith(PROBLEM) else None
         if not (isinstance(body, dict) and isinstance(body.get("code"), str) and body["code"]):
-            return [f"{where} -> {status} {content_type!r} without a problem code: "
-                    f"{response.text[:300]}\n  {case.as_curl_command(headers)}"]
+            return [
+                f"{where} -> {status} {content_type!r} without a problem code: "
+                f"{response.text[:300]}\n  {case.as_curl_command(headers)}"
+            ]
     if 200 <= status < 300:
         try:
             case.validate_response(response, checks=[response_schema_conformance])
@@ -68,9 +70,14 @@ def test_order_api_answers_bad_input_with_problems_not_server_errors(stack, bear
             operation.as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE),
         )
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None,
-                  deadline=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=cases, authenticated=st.booleans())
         def send(case, authenticated):
             headers = bearer if authenticated else {}

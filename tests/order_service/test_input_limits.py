@@ -57,9 +57,7 @@ async def test_a_malformed_order_id_is_refused_before_the_database(shop, action,
     if action == "get":
         response = await shop.client.get(f"/api/orders/{order_id}", headers=buyer.headers)
     else:
-        response = await shop.client.post(
-            f"/api/orders/{order_id}/{action}", headers=buyer.headers
-        )
+        response = await shop.client.post(f"/api/orders/{order_id}/{action}", headers=buyer.headers)
     problem = assert_problem(response, 422, "validation_error")
     assert [e["field"] for e in problem["errors"]] == ["order_id"]
 
@@ -86,8 +84,13 @@ async def test_a_malformed_login_form_is_refused_before_the_database(shop, form)
 
 async def test_login_still_takes_the_oauth2_form_with_its_optional_fields(shop):
     buyer = await shop.registered_buyer()
-    form = {"grant_type": "password", "username": buyer.username, "password": "correct horse",
-            "scope": "", "client_id": "spa"}
+    form = {
+        "grant_type": "password",
+        "username": buyer.username,
+        "password": "correct horse",
+        "scope": "",
+        "client_id": "spa",
+    }
     response = await shop.client.post("/api/auth/token", data=form)
     assert response.status_code == 200, response.text
     assert response.json()["token_type"] == "bearer"

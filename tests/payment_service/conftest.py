@@ -47,8 +47,9 @@ def payment_env(database_url: str, gateway_url: str, order_service_url: str, **e
     }
 
 
-def start_payment_service(database_url: str, gateway_url: str, order_service_url: str,
-                          name: str = "payment", **extra) -> ServiceProcess:
+def start_payment_service(
+    database_url: str, gateway_url: str, order_service_url: str, name: str = "payment", **extra
+) -> ServiceProcess:
     port = free_port()
     env = payment_env(database_url, gateway_url, order_service_url, port=port, **extra)
     return ServiceProcess("payment_service.main:app", env=env, name=name, port=port).start()
@@ -138,16 +139,26 @@ def new_order_id() -> str:
     return f"T{datetime.now(UTC):%H%M%S}{os.getpid()}N{next(_counter)}"
 
 
-async def create_payment(service: ServiceProcess, order_id: str | None = None,
-                         amount: str = "12.50", channel: str = "page",
-                         deadline: datetime | None = None):
+async def create_payment(
+    service: ServiceProcess,
+    order_id: str | None = None,
+    amount: str = "12.50",
+    channel: str = "page",
+    deadline: datetime | None = None,
+):
     order_id = order_id or new_order_id()
     deadline = deadline or datetime.now(UTC) + timedelta(minutes=30)
     async with internal_client(service.url, SECRET) as client:
-        return await client.post("/internal/payments", json={
-            "order_id": order_id, "amount": amount, "subject": f"Order {order_id}",
-            "channel": channel, "pay_deadline": deadline.isoformat(),
-        })
+        return await client.post(
+            "/internal/payments",
+            json={
+                "order_id": order_id,
+                "amount": amount,
+                "subject": f"Order {order_id}",
+                "channel": channel,
+                "pay_deadline": deadline.isoformat(),
+            },
+        )
 
 
 def alipay_signed(params: dict[str, str], private_pem: str | None = None) -> dict[str, str]:
@@ -157,14 +168,24 @@ def alipay_signed(params: dict[str, str], private_pem: str | None = None) -> dic
     return {**params, "sign": sign_bytes(signing_string(params, NOTIFY_EXCLUDED).encode(), key)}
 
 
-def notify_params(order_id: str, amount: str = "12.50", status: str = "TRADE_SUCCESS",
-                  **overrides) -> dict[str, str]:
+def notify_params(
+    order_id: str, amount: str = "12.50", status: str = "TRADE_SUCCESS", **overrides
+) -> dict[str, str]:
     params = {
-        "notify_time": "2030-01-02 03:04:05", "notify_type": "trade_status_sync",
-        "notify_id": f"N{order_id}", "app_id": APP_ID, "auth_app_id": APP_ID, "charset": "utf-8",
-        "version": "1.0", "trade_no": f"2030{order_id}", "out_trade_no": order_id,
-        "trade_status": status, "total_amount": amount, "receipt_amount": amount,
-        "subject": f"Order {order_id} 订单", "seller_id": SELLER_ID,
+        "notify_time": "2030-01-02 03:04:05",
+        "notify_type": "trade_status_sync",
+        "notify_id": f"N{order_id}",
+        "app_id": APP_ID,
+        "auth_app_id": APP_ID,
+        "charset": "utf-8",
+        "version": "1.0",
+        "trade_no": f"2030{order_id}",
+        "out_trade_no": order_id,
+        "trade_status": status,
+        "total_amount": amount,
+        "receipt_amount": amount,
+        "subject": f"Order {order_id} 订单",
+        "seller_id": SELLER_ID,
         "gmt_payment": "2030-01-02 03:04:04",
         "fund_bill_list": f'[{{"amount":"{amount}","fundChannel":"ALIPAYACCOUNT"}}]',
     }

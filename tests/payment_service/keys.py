@@ -15,9 +15,11 @@ VECTORS = json.loads((DATA / "vectors.json").read_text(encoding="utf-8"))
 
 def public_pem_of(private_pem: str) -> str:
     key = load_private_key(private_pem)
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 @functools.cache

@@ -30,19 +30,24 @@ V1_NOW = datetime(2024, 1, 1, 19, 4, 5, tzinfo=UTC)  # 2024-01-02 03:04:05 in Be
 
 
 def client(private_pem=FZLEE_PRIVATE_PEM, alipay_public=None, sign_type="RSA2", app_id=None):
-    return AlipayClient(AlipayConfig(
-        app_id=app_id or V1["app_id"],
-        app_private_key=private_pem,
-        alipay_public_key=alipay_public or public_pem_of(FZLEE_PRIVATE_PEM),
-        gateway_url="http://127.0.0.1:9/gateway.do",
-        sign_type=sign_type,
-    ))
+    return AlipayClient(
+        AlipayConfig(
+            app_id=app_id or V1["app_id"],
+            app_private_key=private_pem,
+            alipay_public_key=alipay_public or public_pem_of(FZLEE_PRIVATE_PEM),
+            gateway_url="http://127.0.0.1:9/gateway.do",
+            sign_type=sign_type,
+        )
+    )
 
 
 def test_v1_page_pay_request_string_and_signature():
     params = client().signed_params(
-        V1["method"], V1["biz"], now=V1_NOW,
-        notify_url=V1["notify_url"], return_url=V1["return_url"],
+        V1["method"],
+        V1["biz"],
+        now=V1_NOW,
+        notify_url=V1["notify_url"],
+        return_url=V1["return_url"],
     )
     assert signing_string(params) == V1["signing_string"]
     assert params["sign"] == V1["sign"]
@@ -103,24 +108,38 @@ def _query(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
 
 
-@pytest.mark.parametrize("channel, method, product_code", [
-    ("page", "alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"),
-    ("wap", "alipay.trade.wap.pay", "QUICK_WAP_WAY"),
-])
+@pytest.mark.parametrize(
+    "channel, method, product_code",
+    [
+        ("page", "alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"),
+        ("wap", "alipay.trade.wap.pay", "QUICK_WAP_WAY"),
+    ],
+)
 def test_pay_links_carry_urls_deadline_and_a_valid_signature(channel, method, product_code):
     deadline = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
-    url = client().pay_url(channel, "A1b2", Decimal("88.8"), "书 & pen", deadline,
-                           "https://shop.example/alipay/notify",
-                           "https://shop.example/alipay/return")
+    url = client().pay_url(
+        channel,
+        "A1b2",
+        Decimal("88.8"),
+        "书 & pen",
+        deadline,
+        "https://shop.example/alipay/notify",
+        "https://shop.example/alipay/return",
+    )
     assert url.startswith("http://127.0.0.1:9/gateway.do?")
     params = _query(url)
     biz = json.loads(params["biz_content"])
     assert params["method"] == method
     assert params["notify_url"] == "https://shop.example/alipay/notify"
     assert params["return_url"] == "https://shop.example/alipay/return"
-    assert biz == {**biz, "out_trade_no": "A1b2", "total_amount": "88.80",
-                   "subject": "书 & pen", "product_code": product_code,
-                   "time_expire": "2030-05-06 15:08:09"}
+    assert biz == {
+        **biz,
+        "out_trade_no": "A1b2",
+        "total_amount": "88.80",
+        "subject": "书 & pen",
+        "product_code": product_code,
+        "time_expire": "2030-05-06 15:08:09",
+    }
     assert "\\u4e66" in params["biz_content"]  # serialised with escapes, sent as signed
     key = load_private_key(FZLEE_PRIVATE_PEM)
     assert params["sign"] == sign_bytes(signing_string(params).encode(), key)
@@ -146,18 +165,30 @@ def test_keys_load_as_pkcs1_pkcs8_bare_base64_and_file(tmp_path):
     for source in (_bare_base64(pkcs8), str(path)):
         assert client(source).signed_params("m", {}, now=V1_NOW)["sign"] == expected
     # PKCS#1 (fzlee's key) as bare base64, and the public key bare as the console shows it
-    fzlee_bare = client(_bare_base64(FZLEE_PRIVATE_PEM),
-                        alipay_public=_bare_base64(public_pem_of(FZLEE_PRIVATE_PEM)))
-    assert fzlee_bare.signed_params(V1["method"], V1["biz"], now=V1_NOW,
-                                    notify_url=V1["notify_url"],
-                                    return_url=V1["return_url"])["sign"] == V1["sign"]
+    fzlee_bare = client(
+        _bare_base64(FZLEE_PRIVATE_PEM),
+        alipay_public=_bare_base64(public_pem_of(FZLEE_PRIVATE_PEM)),
+    )
+    assert (
+        fzlee_bare.signed_params(
+            V1["method"],
+            V1["biz"],
+            now=V1_NOW,
+            notify_url=V1["notify_url"],
+            return_url=V1["return_url"],
+        )["sign"]
+        == V1["sign"]
+    )
 
 
-@pytest.mark.parametrize("private, public, names", [
-    ("not a key", None, "ALIPAY_APP_PRIVATE_KEY"),
-    (FZLEE_PRIVATE_PEM, "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", "ALIPAY_PUBLIC_KEY"),
-    ("", None, "ALIPAY_APP_PRIVATE_KEY"),
-])
+@pytest.mark.parametrize(
+    "private, public, names",
+    [
+        ("not a key", None, "ALIPAY_APP_PRIVATE_KEY"),
+        (FZLEE_PRIVATE_PEM, "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", "ALIPAY_PUBLIC_KEY"),
+        ("", None, "ALIPAY_APP_PRIVATE_KEY"),
+    ],
+)
 def test_a_bad_key_fails_at_construction_naming_the_setting(private, public, names):
     with pytest.raises(KeyLoadError, match=names):
         client(private, alipay_public=public)
@@ -179,16 +210,19 @@ def test_response_signature_is_checked_over_the_exact_raw_substring():
     # a duplicated key outside the signed node cannot smuggle data in (fzlee#69)
     forged = body[:-1] + ',"alipay_trade_query_response":{"trade_status":"TRADE_SUCCESS"}}'
     assert ours.verified_response(forged.encode(), "alipay.trade.query")["code"] == "10000"
-    for bad in (b'{"error_response":{"code":"40002","sub_code":"isv.invalid-app-id"}}',
-                b"<html>502</html>",
-                body.replace(signature, base64.b64encode(b"x" * 256).decode()).encode()):
+    for bad in (
+        b'{"error_response":{"code":"40002","sub_code":"isv.invalid-app-id"}}',
+        b"<html>502</html>",
+        body.replace(signature, base64.b64encode(b"x" * 256).decode()).encode(),
+    ):
         with pytest.raises(AlipayGatewayError):
             ours.verified_response(bad, "alipay.trade.query")
 
 
 def test_business_errors_are_typed_by_sub_code():
-    assert isinstance(business_error({"code": "40004", "sub_code": "ACQ.TRADE_NOT_EXIST"}),
-                      TradeNotExist)
+    assert isinstance(
+        business_error({"code": "40004", "sub_code": "ACQ.TRADE_NOT_EXIST"}), TradeNotExist
+    )
     error = business_error({"code": "40004", "sub_code": "ACQ.TRADE_STATUS_ERROR", "sub_msg": "x"})
     assert isinstance(error, TradeStatusError) and error.sub_msg == "x"
     other = business_error({"code": "40004", "sub_code": "ACQ.SOMETHING_NEW"})

@@ -38,26 +38,43 @@ async def test_migrate_creates_the_tables(pg_databases):
     db = PaymentDb(url)
     try:
         tables = await db.rows(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
     finally:
         await db.engine.dispose()
     assert [t["tablename"] for t in tables] == [
-        "alembic_version", "notifies", "outbox", "payments", "refunds"]
+        "alembic_version",
+        "notifies",
+        "outbox",
+        "payments",
+        "refunds",
+    ]
 
 
-@pytest.mark.parametrize("setting, value", [
-    ("ALIPAY_APP_PRIVATE_KEY", "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Q"),
-    ("ALIPAY_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----"),
-    ("ALIPAY_APP_PRIVATE_KEY", "/no/such/file.pem"),
-])
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        (
+            "ALIPAY_APP_PRIVATE_KEY",
+            "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Q",
+        ),
+        ("ALIPAY_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----"),
+        ("ALIPAY_APP_PRIVATE_KEY", "/no/such/file.pem"),
+    ],
+)
 async def test_a_key_that_does_not_load_stops_start_up_naming_the_setting(
     pg_databases, setting, value
 ):
     url = await pg_databases.create("payment_badkey")
     with pytest.raises(RuntimeError, match="exited early") as failure:
-        await asyncio.to_thread(start_payment_service, url, "http://127.0.0.1:9/gateway.do",
-                                f"http://127.0.0.1:{free_port()}", "payment-badkey",
-                                **{setting: value})
+        await asyncio.to_thread(
+            start_payment_service,
+            url,
+            "http://127.0.0.1:9/gateway.do",
+            f"http://127.0.0.1:{free_port()}",
+            "payment-badkey",
+            **{setting: value},
+        )
     assert setting in str(failure.value)
 
 
@@ -67,17 +84,22 @@ async def test_sqlite_quick_start_pays_and_stops_cleanly(tmp_path, sandbox):
     url = f"sqlite+aiosqlite:///{tmp_path / 'payment.db'}"
     await asyncio.to_thread(migrate, url)
     service = await asyncio.to_thread(
-        start_payment_service, url, f"{sandbox.url}/gateway.do",
-        f"http://127.0.0.1:{free_port()}", "payment-sqlite",
-        PAYMENT_RECONCILE_INTERVAL_SECONDS="0.2", PAYMENT_RECONCILE_AFTER_SECONDS="0",
+        start_payment_service,
+        url,
+        f"{sandbox.url}/gateway.do",
+        f"http://127.0.0.1:{free_port()}",
+        "payment-sqlite",
+        PAYMENT_RECONCILE_INTERVAL_SECONDS="0.2",
+        PAYMENT_RECONCILE_AFTER_SECONDS="0",
     )
     db = PaymentDb(url)
     try:
         order_id = new_order_id()
         assert (await create_payment(service, order_id)).status_code == 200
         async with httpx.AsyncClient(base_url=service.url) as client:
-            answer = await client.post("/alipay/notify",
-                                       content=form(alipay_signed(notify_params(order_id))))
+            answer = await client.post(
+                "/alipay/notify", content=form(alipay_signed(notify_params(order_id)))
+            )
             ready = await client.get("/readyz")
         assert answer.text == "success"
         assert ready.status_code == 200

@@ -141,9 +141,13 @@ async def test_reconciler_finds_a_payment_whose_notify_never_came(pg_databases, 
     url = await pg_databases.create("payment_reconcile")
     await asyncio.to_thread(migrate, url)
     service = await asyncio.to_thread(
-        start_payment_service, url, f"{sandbox.url}/gateway.do",
-        f"http://127.0.0.1:{free_port()}", name="payment-reconcile",
-        PAYMENT_RECONCILE_INTERVAL_SECONDS="0.3", PAYMENT_RECONCILE_AFTER_SECONDS="1",
+        start_payment_service,
+        url,
+        f"{sandbox.url}/gateway.do",
+        f"http://127.0.0.1:{free_port()}",
+        name="payment-reconcile",
+        PAYMENT_RECONCILE_INTERVAL_SECONDS="0.3",
+        PAYMENT_RECONCILE_AFTER_SECONDS="1",
     )
     db = PaymentDb(url)
     try:
@@ -163,10 +167,16 @@ async def test_reconciler_finds_a_payment_whose_notify_never_came(pg_databases, 
 
 
 def _client(sandbox_url: str, sign_type: str = "RSA2", timeout: float = 5.0) -> AlipayClient:
-    return AlipayClient(AlipayConfig(
-        app_id=APP_ID, app_private_key=pair("app")[0], alipay_public_key=pair("alipay")[1],
-        gateway_url=f"{sandbox_url}/gateway.do", sign_type=sign_type, timeout_seconds=timeout,
-    ))
+    return AlipayClient(
+        AlipayConfig(
+            app_id=APP_ID,
+            app_private_key=pair("app")[0],
+            alipay_public_key=pair("alipay")[1],
+            gateway_url=f"{sandbox_url}/gateway.do",
+            sign_type=sign_type,
+            timeout_seconds=timeout,
+        )
+    )
 
 
 async def test_server_calls_with_either_sign_type_and_typed_errors(payment_service, sandbox):
@@ -205,10 +215,14 @@ async def test_an_unreachable_gateway_is_a_gateway_error_within_the_timeout():
 
 async def test_a_response_signed_with_another_key_is_refused(sandbox):
     """Our client configured with the wrong "Alipay public key" (the most common mistake)."""
-    client = AlipayClient(AlipayConfig(
-        app_id=APP_ID, app_private_key=pair("app")[0], alipay_public_key=pair("app")[1],
-        gateway_url=f"{sandbox.url}/gateway.do",
-    ))
+    client = AlipayClient(
+        AlipayConfig(
+            app_id=APP_ID,
+            app_private_key=pair("app")[0],
+            alipay_public_key=pair("app")[1],
+            gateway_url=f"{sandbox.url}/gateway.do",
+        )
+    )
     try:
         with pytest.raises(AlipayGatewayError, match="signature"):
             await client.query("Any1")

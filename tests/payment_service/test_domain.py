@@ -24,8 +24,13 @@ def test_moves_only_go_forward():
 
 @pytest.mark.parametrize(
     "status, paid",
-    [("TRADE_SUCCESS", True), ("TRADE_FINISHED", True), ("WAIT_BUYER_PAY", False),
-     ("TRADE_CLOSED", False), (None, False)],
+    [
+        ("TRADE_SUCCESS", True),
+        ("TRADE_FINISHED", True),
+        ("WAIT_BUYER_PAY", False),
+        ("TRADE_CLOSED", False),
+        (None, False),
+    ],
 )
 def test_only_success_and_finished_mean_paid(status, paid):
     assert is_paid_status(status) is paid

@@ -26,8 +26,9 @@ def pay_params(pay_url: str) -> dict[str, str]:
 
 async def test_create_payment_returns_a_signed_link_to_the_gateway(payment_service, sandbox):
     deadline = datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC)
-    response = await create_payment(payment_service, amount="99.9", channel="wap",
-                                    deadline=deadline)
+    response = await create_payment(
+        payment_service, amount="99.9", channel="wap", deadline=deadline
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "created"
@@ -53,8 +54,9 @@ async def test_same_order_twice_is_the_same_payment(payment_service, payment_db)
     second = await create_payment(payment_service, order_id)
     assert first.status_code == second.status_code == 200
     assert first.json()["out_trade_no"] == second.json()["out_trade_no"]
-    assert len(await payment_db.rows("SELECT id FROM payments WHERE order_id = :o",
-                                     o=order_id)) == 1
+    assert (
+        len(await payment_db.rows("SELECT id FROM payments WHERE order_id = :o", o=order_id)) == 1
+    )
 
 
 async def test_a_different_amount_for_the_same_order_is_refused(payment_service, payment_db):
@@ -70,22 +72,37 @@ async def test_a_paid_payment_gives_no_new_link(payment_service):
     order_id = new_order_id()
     await create_payment(payment_service, order_id)
     async with httpx.AsyncClient(base_url=payment_service.url) as client:
-        paid = await client.post("/alipay/notify", content=form(alipay_signed(
-            notify_params(order_id))))
+        paid = await client.post(
+            "/alipay/notify", content=form(alipay_signed(notify_params(order_id)))
+        )
     assert paid.text == "success"
     response = await create_payment(payment_service, order_id)
     assert response.status_code == 409
     assert response.json()["code"] == "payment_not_open"
 
 
-@pytest.mark.parametrize("change", [
-    {"amount": 12.5}, {"amount": "0.001"}, {"amount": "0"}, {"order_id": "has space"},
-    {"order_id": "x" * 65}, {"channel": "app"}, {"pay_deadline": "2030-01-01T00:00:00"},
-    {"subject": ""},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount": 12.5},
+        {"amount": "0.001"},
+        {"amount": "0"},
+        {"order_id": "has space"},
+        {"order_id": "x" * 65},
+        {"channel": "app"},
+        {"pay_deadline": "2030-01-01T00:00:00"},
+        {"subject": ""},
+    ],
+)
 async def test_malformed_requests_get_422(payment_service, change):
-    body = {"order_id": new_order_id(), "amount": "1.00", "subject": "s", "channel": "page",
-            "pay_deadline": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(), **change}
+    body = {
+        "order_id": new_order_id(),
+        "amount": "1.00",
+        "subject": "s",
+        "channel": "page",
+        "pay_deadline": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+        **change,
+    }
     async with internal_client(payment_service.url, SECRET) as client:
         response = await client.post("/internal/payments", json=body)
     assert response.status_code == 422
@@ -93,8 +110,14 @@ async def test_malformed_requests_get_422(payment_service, change):
 
 
 def _body(order_id: str) -> bytes:
-    return json.dumps({"order_id": order_id, "amount": "1.00", "subject": "s",
-                       "pay_deadline": "2031-01-01T00:00:00Z"}).encode()
+    return json.dumps(
+        {
+            "order_id": order_id,
+            "amount": "1.00",
+            "subject": "s",
+            "pay_deadline": "2031-01-01T00:00:00Z",
+        }
+    ).encode()
 
 
 @pytest.mark.parametrize("how", ["unsigned", "stale", "wrong_secret", "other_body"])
@@ -120,23 +143,30 @@ async def test_internal_calls_without_a_valid_fresh_signature_get_401(
     assert await payment_db.payment(order_id) is None
 
 
-async def test_return_page_redirects_to_the_storefront_and_never_pays(
-    payment_service, payment_db
-):
+async def test_return_page_redirects_to_the_storefront_and_never_pays(payment_service, payment_db):
     order_id = new_order_id()
     await create_payment(payment_service, order_id)
-    genuine = alipay_signed({
-        "charset": "utf-8", "out_trade_no": order_id, "method": "alipay.trade.page.pay.return",
-        "total_amount": "12.50", "trade_no": f"2030{order_id}", "auth_app_id": "x",
-        "version": "1.0", "app_id": notify_params(order_id)["app_id"],
-        "seller_id": "2088000000000042", "timestamp": "2030-01-02 03:04:05",
-    })
+    genuine = alipay_signed(
+        {
+            "charset": "utf-8",
+            "out_trade_no": order_id,
+            "method": "alipay.trade.page.pay.return",
+            "total_amount": "12.50",
+            "trade_no": f"2030{order_id}",
+            "auth_app_id": "x",
+            "version": "1.0",
+            "app_id": notify_params(order_id)["app_id"],
+            "seller_id": "2088000000000042",
+            "timestamp": "2030-01-02 03:04:05",
+        }
+    )
     async with httpx.AsyncClient(base_url=payment_service.url) as client:
         ok = await client.get("/alipay/return", params=genuine)
         forged = await client.get("/alipay/return", params=dict(genuine, total_amount="0.01"))
     assert ok.status_code == 303
     assert ok.headers["location"] == (
-        f"http://shop.example/pay/result?order_id={order_id}&result=success")
+        f"http://shop.example/pay/result?order_id={order_id}&result=success"
+    )
     assert forged.status_code == 303
     assert forged.headers["location"].endswith(f"order_id={order_id}&result=invalid")
     assert (await payment_db.payment(order_id))["status"] == "created"

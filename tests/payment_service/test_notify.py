@@ -65,7 +65,10 @@ async def test_trade_finished_before_success_pays_once_and_never_moves_back(
     assert (await payment_db.payment(order_id))["status"] == "paid"
     assert len(await payment_db.outbox(order_id)) == 1
     assert [n["outcome"] for n in await payment_db.notifies(order_id)] == [
-        "paid", "duplicate", "recorded"]
+        "paid",
+        "duplicate",
+        "recorded",
+    ]
 
 
 async def test_wait_buyer_pay_is_recorded_and_pays_nothing(payment_service, payment_db):
@@ -103,7 +106,7 @@ async def _assert_refused(service, db, order_id, body: bytes, outcome: str, veri
     assert payment["status"] == "created"
     assert payment["trade_no"] is None
     assert await db.outbox(order_id) == []
-    new = (await db.notifies())[len(before):]
+    new = (await db.notifies())[len(before) :]
     assert [(n["outcome"], n["verified"]) for n in new] == [(outcome, verified)]
     assert bytes(new[0]["raw_body"]) == body[: 64 * 1024]
 
@@ -112,15 +115,17 @@ async def test_bad_signature_fails(payment_service, payment_db):
     order_id = await open_payment(payment_service)
     params = alipay_signed(notify_params(order_id))
     params["total_amount"] = "0.01"  # changed after signing
-    await _assert_refused(payment_service, payment_db, order_id, form(params),
-                          "bad_signature", False)
+    await _assert_refused(
+        payment_service, payment_db, order_id, form(params), "bad_signature", False
+    )
 
 
 async def test_notify_signed_with_another_key_fails(payment_service, payment_db):
     order_id = await open_payment(payment_service)
     forged = alipay_signed(notify_params(order_id), private_pem=pair("forger")[0])
-    await _assert_refused(payment_service, payment_db, order_id, form(forged),
-                          "bad_signature", False)
+    await _assert_refused(
+        payment_service, payment_db, order_id, form(forged), "bad_signature", False
+    )
 
 
 async def test_amount_one_cent_off_fails(payment_service, payment_db):
@@ -157,14 +162,16 @@ async def test_unknown_order_fails(payment_service, payment_db):
     assert [n["outcome"] for n in stored] == ["unknown_trade"]
 
 
-@pytest.mark.parametrize("missing", ["sign", "out_trade_no", "total_amount", "trade_status",
-                                     "app_id", "trade_no"])
+@pytest.mark.parametrize(
+    "missing", ["sign", "out_trade_no", "total_amount", "trade_status", "app_id", "trade_no"]
+)
 async def test_missing_fields_fail(payment_service, payment_db, missing):
     order_id = await open_payment(payment_service)
     params = alipay_signed(notify_params(order_id))
     del params[missing]
-    await _assert_refused(payment_service, payment_db, order_id, form(params),
-                          "missing_fields", False)
+    await _assert_refused(
+        payment_service, payment_db, order_id, form(params), "missing_fields", False
+    )
 
 
 async def test_empty_body_fails(payment_service, payment_db):

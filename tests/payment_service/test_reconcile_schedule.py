@@ -55,22 +55,29 @@ class QueryLog:
 async def reconciler(database_url: str, sandbox_url: str):
     """A reconciler as a payment service replica runs it (default PAYMENT_RECONCILE_AFTER)."""
     dead_order_service = f"http://127.0.0.1:{free_port()}"
-    settings = PaymentSettings(**payment_env(
-        database_url, f"{sandbox_url}/gateway.do", dead_order_service, port=free_port()
-    ))
+    settings = PaymentSettings(
+        **payment_env(
+            database_url, f"{sandbox_url}/gateway.do", dead_order_service, port=free_port()
+        )
+    )
     log = QueryLog()
     alipay = AlipayClient(
         AlipayConfig(
-            app_id=settings.alipay_app_id, app_private_key=settings.alipay_app_private_key,
+            app_id=settings.alipay_app_id,
+            app_private_key=settings.alipay_app_private_key,
             alipay_public_key=settings.alipay_public_key,
             gateway_url=settings.alipay_gateway_url,
         ),
         http=httpx.AsyncClient(timeout=5, event_hooks={"request": [log]}),
     )
     engine = create_engine(database_url)
-    rt = Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
-                 alipay=alipay,
-                 order_service=internal_client(dead_order_service, settings.service_auth_secret))
+    rt = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        alipay=alipay,
+        order_service=internal_client(dead_order_service, settings.service_auth_secret),
+    )
     try:
         yield rt, log
     finally:
@@ -83,8 +90,11 @@ async def reconciler(database_url: str, sandbox_url: str):
 async def payment_stack(database_url: str, sandbox):
     await asyncio.to_thread(migrate, database_url)
     service = await asyncio.to_thread(
-        start_payment_service, database_url, f"{sandbox.url}/gateway.do",
-        f"http://127.0.0.1:{free_port()}", name="payment-schedule",
+        start_payment_service,
+        database_url,
+        f"{sandbox.url}/gateway.do",
+        f"http://127.0.0.1:{free_port()}",
+        name="payment-schedule",
     )
     db = PaymentDb(database_url)
     try:
@@ -111,7 +121,8 @@ async def backdate(db: PaymentDb, order_ids: list[str]) -> None:
     async with db.engine.begin() as connection:
         for index, order_id in enumerate(order_ids):
             await connection.execute(
-                sa.update(payments).where(payments.c.order_id == order_id)
+                sa.update(payments)
+                .where(payments.c.order_id == order_id)
                 .values(created_at=start + timedelta(seconds=index))
             )
 

@@ -48,7 +48,9 @@ async def test_a_refund_alipay_refuses_is_failed_with_its_reason_and_not_retried
     async def refused():
         rows = await stack.payment_sql(
             "SELECT r.* FROM refunds r JOIN payments p ON p.id = r.payment_id"
-            " WHERE p.order_id = $1", order_id)
+            " WHERE p.order_id = $1",
+            order_id,
+        )
         return rows[0] if rows and rows[0]["status"] == "failed" else None
 
     try:
@@ -75,7 +77,8 @@ async def test_a_refund_alipay_refuses_is_failed_with_its_reason_and_not_retried
     async with internal_client(stack.urls["payment"], stack.service_secret) as client:
         shown = (await client.get(f"/internal/payments/{order_id}")).json()
     assert [(r["status"], r["last_error"][:30]) for r in shown["refunds"]] == [
-        ("failed", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")]
+        ("failed", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
+    ]
 
     metrics = (await stack.http.get(f"{stack.urls['payment']}/metrics/")).text
     assert 'payment_refunds_total{result="failed"} 1.0' in metrics
@@ -92,7 +95,9 @@ async def test_a_refund_alipay_refuses_is_failed_with_its_reason_and_not_retried
     await eventually(refused_twice, 30, "the retried refund to be refused again")
     [refund] = await stack.payment_sql(
         "SELECT r.status FROM refunds r JOIN payments p ON p.id = r.payment_id"
-        " WHERE p.order_id = $1", order_id)
+        " WHERE p.order_id = $1",
+        order_id,
+    )
     assert refund["status"] == "failed"
     events = await stack.payment_sql("SELECT delivered_at FROM outbox")
     assert len(events) == 2 and all(e["delivered_at"] is not None for e in events)
@@ -107,14 +112,17 @@ async def test_retry_refund_says_so_when_there_is_no_failed_refund(stack):
         )
 
 
-@pytest.mark.parametrize(("error", "for_good"), [
-    (business_error({"code": "40004", "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"}), True),
-    (business_error({"code": "40004", "sub_code": "ACQ.TRADE_HAS_FINISHED"}), True),
-    (business_error({"code": "40004", "sub_code": "ACQ.TRADE_STATUS_ERROR"}), True),
-    (business_error({"code": "20000", "sub_code": "ACQ.SYSTEM_ERROR"}), False),
-    (business_error({"code": "40002", "sub_code": "isv.invalid-signature"}), False),
-    (AlipayGatewayError("gateway unreachable"), False),
-    (RefundNotConfirmed("refund not confirmed"), False),
-])
+@pytest.mark.parametrize(
+    ("error", "for_good"),
+    [
+        (business_error({"code": "40004", "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"}), True),
+        (business_error({"code": "40004", "sub_code": "ACQ.TRADE_HAS_FINISHED"}), True),
+        (business_error({"code": "40004", "sub_code": "ACQ.TRADE_STATUS_ERROR"}), True),
+        (business_error({"code": "20000", "sub_code": "ACQ.SYSTEM_ERROR"}), False),
+        (business_error({"code": "40002", "sub_code": "isv.invalid-signature"}), False),
+        (AlipayGatewayError("gateway unreachable"), False),
+        (RefundNotConfirmed("refund not confirmed"), False),
+    ],
+)
 def test_only_a_signed_refusal_stops_the_retries(error, for_good):
     assert refused_for_good(error) is for_good

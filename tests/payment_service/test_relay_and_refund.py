@@ -42,8 +42,13 @@ def runtime_for(payment_db, sandbox) -> Runtime:
     env = payment_env(url, f"{sandbox.url}/gateway.do", "http://127.0.0.1:9", port=9)
     settings = PaymentSettings(**env)
     engine = create_engine(url)
-    return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
-                   alipay=alipay_client(settings), order_service=httpx.AsyncClient())
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        alipay=alipay_client(settings),
+        order_service=httpx.AsyncClient(),
+    )
 
 
 async def close_runtime(rt: Runtime) -> None:
@@ -55,8 +60,9 @@ async def close_runtime(rt: Runtime) -> None:
 async def paid_by_notify(service, order_id: str) -> None:
     await create_payment(service, order_id)
     async with httpx.AsyncClient(base_url=service.url) as client:
-        response = await client.post("/alipay/notify",
-                                     content=form(alipay_signed(notify_params(order_id))))
+        response = await client.post(
+            "/alipay/notify", content=form(alipay_signed(notify_params(order_id)))
+        )
     assert response.text == "success"
 
 
@@ -85,20 +91,36 @@ async def test_a_row_claimed_by_one_relay_is_skipped_by_another(pg_databases, sa
     try:
         now = datetime.now(UTC)
         async with rt.sessions.begin() as session:
-            await session.execute(sa.insert(outbox), [
-                {"id": str(uuid.uuid4()), "topic": "payment.paid", "payload": {"order_id": f"O{i}"},
-                 "created_at": now, "next_attempt_at": now - timedelta(seconds=10 - i)}
-                for i in range(5)
-            ])
+            await session.execute(
+                sa.insert(outbox),
+                [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "topic": "payment.paid",
+                        "payload": {"order_id": f"O{i}"},
+                        "created_at": now,
+                        "next_attempt_at": now - timedelta(seconds=10 - i),
+                    }
+                    for i in range(5)
+                ],
+            )
         first_claimed = asyncio.Event()
         release = asyncio.Event()
 
         async def hold_one_claim():
             async with rt.sessions.begin() as session:
-                rows = (await session.execute(
-                    sa.select(outbox.c.id).order_by(outbox.c.next_attempt_at).limit(1)
-                    .with_for_update(skip_locked=True)
-                )).scalars().all()
+                rows = (
+                    (
+                        await session.execute(
+                            sa.select(outbox.c.id)
+                            .order_by(outbox.c.next_attempt_at)
+                            .limit(1)
+                            .with_for_update(skip_locked=True)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 first_claimed.set()
                 await release.wait()
                 return rows
@@ -135,8 +157,9 @@ async def test_late_payment_refund_is_made_once_even_when_retried(
         await refund_late_payment(rt, order_id)
         # as if the process had died after Alipay refunded and before we recorded it
         await payment_db_exec(rt, "UPDATE refunds SET status = 'requested', refunded_at = NULL")
-        await payment_db_exec(rt, "UPDATE payments SET status = 'paid' WHERE order_id = :o",
-                              o=order_id)
+        await payment_db_exec(
+            rt, "UPDATE payments SET status = 'paid' WHERE order_id = :o", o=order_id
+        )
         await refund_late_payment(rt, order_id)
         await refund_late_payment(rt, order_id)
     finally:
@@ -144,10 +167,10 @@ async def test_late_payment_refund_is_made_once_even_when_retried(
     payment = await payment_db.payment(order_id)
     assert payment["status"] == "refunded"
     assert payment["refunded_amount"] == Decimal("12.50")
-    refunds = await payment_db.rows("SELECT * FROM refunds WHERE payment_id = :p",
-                                    p=payment["id"])
+    refunds = await payment_db.rows("SELECT * FROM refunds WHERE payment_id = :p", p=payment["id"])
     assert [(r["out_request_no"], r["amount"], r["status"], r["reason"]) for r in refunds] == [
-        (f"{order_id}R1", Decimal("12.50"), "succeeded", "paid after the order was cancelled")]
+        (f"{order_id}R1", Decimal("12.50"), "succeeded", "paid after the order was cancelled")
+    ]
     trade = (await sandbox_call(sandbox, "GET", f"/sandbox/trades/{order_id}")).json()
     assert len(trade["refunds"]) == 1
     assert Decimal(trade["refund_fee"]) == Decimal("12.50")
@@ -181,8 +204,9 @@ async def test_a_local_close_is_watched_until_its_link_has_expired(
     assert (await payment_db.payment(order_id))["next_check_at"] is not None
     rt = runtime_for(payment_db, sandbox)
     try:
-        await payment_db_exec(rt, "UPDATE payments SET next_check_at = now() WHERE order_id = :o",
-                              o=order_id)
+        await payment_db_exec(
+            rt, "UPDATE payments SET next_check_at = now() WHERE order_id = :o", o=order_id
+        )
         assert await reconcile_once(rt) == 0
     finally:
         await close_runtime(rt)

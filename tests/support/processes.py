@@ -21,8 +21,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_module(package: str, *args: str, env: dict[str, str] | None = None,
-               timeout: float = 120) -> str:
+def run_module(
+    package: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> str:
     """`python -m <package> <args>` from the repo root with `env` over ours; its stdout.
 
     A non-zero exit fails (AssertionError) with everything the command printed.

@@ -80,8 +80,9 @@ class StackOptions:
 class Stack:
     """Three uvicorn processes; `await Stack.create(...)`, then `await stack.close()`."""
 
-    def __init__(self, workdir: Path, order_db: str, payment_db: str, redis_url: str,
-                 options: StackOptions):
+    def __init__(
+        self, workdir: Path, order_db: str, payment_db: str, redis_url: str, options: StackOptions
+    ):
         self.workdir = workdir
         self.order_db = order_db
         self.payment_db = payment_db
@@ -91,19 +92,23 @@ class Stack:
         ports = {name: free_port() for name in ("order", "payment", "sandbox")}
         self.env = self._environment(ports)
         tag = uuid.uuid4().hex[:6]
-        self.sandbox = ServiceProcess("alipay_sandbox.main:app", self.env, f"e2e-{tag}-sandbox",
-                                      ports["sandbox"])
-        self.payment = ServiceProcess("payment_service.main:app", self.env, f"e2e-{tag}-payment",
-                                      ports["payment"])
-        self.order = ServiceProcess("order_service.main:app", self.env, f"e2e-{tag}-order",
-                                    ports["order"])
+        self.sandbox = ServiceProcess(
+            "alipay_sandbox.main:app", self.env, f"e2e-{tag}-sandbox", ports["sandbox"]
+        )
+        self.payment = ServiceProcess(
+            "payment_service.main:app", self.env, f"e2e-{tag}-payment", ports["payment"]
+        )
+        self.order = ServiceProcess(
+            "order_service.main:app", self.env, f"e2e-{tag}-order", ports["order"]
+        )
         self.http = httpx.AsyncClient(timeout=15)
 
     # ----------------------------------------------------------------- set-up and processes
 
     @classmethod
-    async def create(cls, pg_databases, redis_url: str, workdir: Path,
-                     options: StackOptions | None = None) -> "Stack":
+    async def create(
+        cls, pg_databases, redis_url: str, workdir: Path, options: StackOptions | None = None
+    ) -> "Stack":
         order_db = await pg_databases.create("e2e_order")
         payment_db = await pg_databases.create("e2e_payment")
         stack = cls(workdir, order_db, payment_db, redis_url, options or StackOptions())
@@ -198,27 +203,37 @@ class Stack:
         await asyncio.gather(*(asyncio.to_thread(p.stop) for p in self.processes.values()))
 
     def logs(self, lines: int = 60) -> str:
-        return "\n".join(f"--- {name} ({p.log_path})\n{p.tail(lines)}"
-                         for name, p in self.processes.items())
+        return "\n".join(
+            f"--- {name} ({p.log_path})\n{p.tail(lines)}" for name, p in self.processes.items()
+        )
 
     # ----------------------------------------------------------------- the buyer
 
     async def register(self) -> Buyer:
         username = f"buyer{uuid.uuid4().hex[:12]}"
         password = secrets.token_urlsafe(12)
-        response = await self.http.post(f"{self.order.url}/api/auth/register",
-                                        json={"username": username, "password": password})
+        response = await self.http.post(
+            f"{self.order.url}/api/auth/register", json={"username": username, "password": password}
+        )
         assert response.status_code == 201, response.text
-        response = await self.http.post(f"{self.order.url}/api/auth/token",
-                                        data={"username": username, "password": password})
+        response = await self.http.post(
+            f"{self.order.url}/api/auth/token", data={"username": username, "password": password}
+        )
         assert response.status_code == 200, response.text
         return Buyer(username, password, response.json()["access_token"])
 
     async def add_address(self, buyer: Buyer) -> Any:
         response = await self.http.post(
-            f"{self.order.url}/api/addresses", headers=buyer.headers,
-            json={"receiver": "Li Lei", "mobile": "13800138000", "province": "Zhejiang",
-                  "city": "Hangzhou", "district": "Xihu", "place": "1 Wensan Road"},
+            f"{self.order.url}/api/addresses",
+            headers=buyer.headers,
+            json={
+                "receiver": "Li Lei",
+                "mobile": "13800138000",
+                "province": "Zhejiang",
+                "city": "Hangzhou",
+                "district": "Xihu",
+                "place": "1 Wensan Road",
+            },
         )
         assert response.status_code == 201, response.text
         buyer.address_id = response.json()["id"]
@@ -246,8 +261,11 @@ class Stack:
         return response.json()
 
     async def put_cart(self, buyer: Buyer, sku_id: Any, count: int) -> dict:
-        response = await self.http.put(f"{self.order.url}/api/cart/items/{sku_id}",
-                                       headers=buyer.headers, json={"count": count})
+        response = await self.http.put(
+            f"{self.order.url}/api/cart/items/{sku_id}",
+            headers=buyer.headers,
+            json={"count": count},
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -261,20 +279,25 @@ class Stack:
         body: dict[str, Any] = {"address_id": buyer.address_id, "pay_method": "alipay"}
         if items is not None:
             body["items"] = items
-        response = await self.http.post(f"{self.order.url}/api/orders", headers=buyer.headers,
-                                        json=body)
+        response = await self.http.post(
+            f"{self.order.url}/api/orders", headers=buyer.headers, json=body
+        )
         assert response.status_code == 201, response.text
         return response.json()
 
     async def get_order(self, buyer: Buyer, order_id: str) -> dict:
-        response = await self.http.get(f"{self.order.url}/api/orders/{order_id}",
-                                       headers=buyer.headers)
+        response = await self.http.get(
+            f"{self.order.url}/api/orders/{order_id}", headers=buyer.headers
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
     async def request_link(self, buyer: Buyer, order_id: str, channel: str = "page"):
-        return await self.http.post(f"{self.order.url}/api/orders/{order_id}/payment",
-                                    headers=buyer.headers, json={"channel": channel})
+        return await self.http.post(
+            f"{self.order.url}/api/orders/{order_id}/payment",
+            headers=buyer.headers,
+            json={"channel": channel},
+        )
 
     async def pay_url(self, buyer: Buyer, order_id: str, channel: str = "page") -> str:
         response = await self.request_link(buyer, order_id, channel)
@@ -282,11 +305,13 @@ class Stack:
         return response.json()["pay_url"]
 
     async def cancel_order(self, buyer: Buyer, order_id: str):
-        return await self.http.post(f"{self.order.url}/api/orders/{order_id}/cancel",
-                                    headers=buyer.headers)
+        return await self.http.post(
+            f"{self.order.url}/api/orders/{order_id}/cancel", headers=buyer.headers
+        )
 
-    async def wait_order_status(self, buyer: Buyer, order_id: str, status: str,
-                                within: float = 15) -> dict:
+    async def wait_order_status(
+        self, buyer: Buyer, order_id: str, status: str, within: float = 15
+    ) -> dict:
         async def reached():
             order = await self.get_order(buyer, order_id)
             return order if order["status"] == status else None
