@@ -1,43 +1,55 @@
-"""Checkout under load: cash orders against the order service as real uvicorn processes
-(1 worker each) on a throwaway PostgreSQL database and a Redis db.
+"""Checkout under load, quoted against PostgreSQL's own limit measured in the same run.
 
-    python -m bench.checkout [--seconds 10] [--concurrency 32] [--users 32] [--json]
+    python -m bench checkout [--seconds 10] [--only NAME ...] [--json]
 
-Scenarios, each for `--seconds` with `--concurrency` requests in flight from one httpx client:
-  spread    1-3 random SKUs (1-2 units each) out of 1000, large stock: little contention;
-  hot       1 unit of the SAME SKU per order: every checkout races for one row;
-  hot-2proc the same against 2 order-service processes (round-robin) on the same database.
-After each run: for every SKU, initial stock == stock + units in order lines == stock + units
-the client was answered 201 for (and sales agree), or the benchmark fails.
-The client, both services, PostgreSQL and Redis all share this machine's cores.
+Cash orders (`POST /api/orders`, explicit items) from `wrk` (bench/lua/orders.lua) against real
+uvicorn processes of the order service on a throwaway PostgreSQL database. Scenarios:
+
+  spread-N     three SKUs per order, one from each third of 1000 (as pg_limit_order.sql), N in
+               flight, against the recommended process count for this machine;
+  hot-N-Pp     one unit of the same SKU per order, N in flight, P processes;
+  bouncer-16   spread through PgBouncer in transaction mode, 4 processes.
+
+Each scenario is preceded by pgbench running the tutorial's SQL (`bench/pg/`) at the same
+concurrency, and prints: rate, pgbench rate, ratio, p50/p99, service CPU per order, and every
+answer that was not 2xx. After each, the books must balance or the benchmark fails: every SKU's
+stock + ordered units == initial stock, SKU sales == ordered units (a goods' sales are the
+sum of its SKUs'), and the orders in the database == the 201 answers (+ at most those cut off
+in flight when wrk stopped).
 """
 
 import argparse
 import asyncio
 import json
 import os
-import random
 import secrets
-import statistics
+import subprocess
 import tempfile
 import time
-from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import asyncpg
 import httpx
-import redis.asyncio as aioredis
 
+from bench.load import (
+    LoadResult,
+    cpu_seconds,
+    load_yardstick_schema,
+    pgbench_tps,
+    require,
+    run_wrk,
+)
 from tests.support.processes import ServiceProcess, free_port, run_module
-from tests.support.servers import PostgresDatabases, fresh_redis_url
+from tests.support.servers import PG_HOST, PG_PORT, PG_USER, PostgresDatabases, fresh_redis_url
 
+# What the README recommends for a 2-core machine (one uvicorn worker per core).
+RECOMMENDED_PROCESSES = 2
 SPREAD_SKUS = 1000
+SPREAD_GOODS = 200
 HOT_SKU = SPREAD_SKUS + 1
-INITIAL_STOCK = 10_000_000
-CATALOG = [
-    {"id": n, "name": f"bench sku {n}", "price": "9.90", "stock": INITIAL_STOCK}
-    for n in range(1, HOT_SKU + 1)
-]
+INITIAL_STOCK = 100_000_000
+BUYERS = 64
 ADDRESS = {
     "receiver": "Li Lei",
     "mobile": "13800138000",
@@ -48,18 +60,42 @@ ADDRESS = {
 }
 
 
-def spread_items() -> list[dict]:
-    return [
-        {"sku_id": sku, "count": random.randint(1, 2)}
-        for sku in random.sample(range(1, SPREAD_SKUS + 1), random.randint(1, 3))
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    mode: str  # orders.lua's MODE
+    processes: int
+    concurrency: int
+    yardstick: str | None  # bench/pg script; None where pgbench cannot open that many clients
+    through_bouncer: bool = False
+
+
+SCENARIOS = [
+    Scenario("spread-16", "spread", RECOMMENDED_PROCESSES, 16, "pg_limit_order.sql"),
+    Scenario("spread-64", "spread", RECOMMENDED_PROCESSES, 64, "pg_limit_order.sql"),
+    Scenario("hot-16-1p", f"hot:{HOT_SKU}", 1, 16, "pg_limit_hot.sql"),
+    Scenario("hot-64-1p", f"hot:{HOT_SKU}", 1, 64, "pg_limit_hot.sql"),
+    Scenario("hot-256-1p", f"hot:{HOT_SKU}", 1, 256, None),
+    Scenario("hot-16-2p", f"hot:{HOT_SKU}", 2, 16, "pg_limit_hot.sql"),
+    Scenario("hot-64-2p", f"hot:{HOT_SKU}", 2, 64, "pg_limit_hot.sql"),
+    Scenario("hot-256-2p", f"hot:{HOT_SKU}", 2, 256, None),
+    Scenario("bouncer-16", "spread", 4, 16, "pg_limit_order.sql", through_bouncer=True),
+]
+
+
+def catalog() -> list[dict]:
+    spread = [
+        {
+            "id": n,
+            "name": f"bench sku {n}",
+            "goods": f"bench goods {n % SPREAD_GOODS}",
+            "price": "9.90",
+            "stock": INITIAL_STOCK,
+        }
+        for n in range(1, SPREAD_SKUS + 1)
     ]
-
-
-def hot_items() -> list[dict]:
-    return [{"sku_id": HOT_SKU, "count": 1}]
-
-
-SCENARIOS = {"spread": (spread_items, 1), "hot": (hot_items, 1), "hot-2proc": (hot_items, 2)}
+    hot = {"id": HOT_SKU, "name": "flash sale", "price": "1.00", "stock": INITIAL_STOCK}
+    return [*spread, hot]
 
 
 def order_service_env(database_url: str, redis_url: str) -> dict[str, str]:
@@ -75,171 +111,221 @@ def order_service_env(database_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-async def new_buyer(http: httpx.AsyncClient, url: str) -> tuple[dict, int]:
-    credentials = {
-        "username": f"bench{secrets.token_hex(6)}",
-        "password": secrets.token_urlsafe(12),
-    }
-    (await http.post(f"{url}/api/auth/register", json=credentials)).raise_for_status()
-    token = (await http.post(f"{url}/api/auth/token", data=credentials)).raise_for_status()
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    address = await http.post(f"{url}/api/addresses", headers=headers, json=ADDRESS)
-    return headers, address.raise_for_status().json()["id"]
+async def register_buyers(url: str, count: int) -> list[str]:
+    """`count` buyers, each logged in with an address: lines "token address_id"."""
+    gate = asyncio.Semaphore(4)  # argon2 hashing: do not swamp the service
+
+    async def buyer(http: httpx.AsyncClient) -> str:
+        credentials = {"username": f"bench{secrets.token_hex(6)}", "password": "bench-Pa55word!"}
+        async with gate:
+            (await http.post("/api/auth/register", json=credentials)).raise_for_status()
+            token = (await http.post("/api/auth/token", data=credentials)).raise_for_status()
+        access = token.json()["access_token"]
+        headers = {"Authorization": f"Bearer {access}"}
+        address = await http.post("/api/addresses", headers=headers, json=ADDRESS)
+        return f"{access} {address.raise_for_status().json()['id']}"
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        return await asyncio.gather(*(buyer(http) for _ in range(count)))
 
 
-async def run_scenario(http, urls, buyers, make_items, seconds, concurrency, sold: Counter):
-    latencies: list[float] = []
-    outcomes: Counter = Counter()
-    requests = iter(range(10**12))  # shared: round-robin over the service processes
-    deadline = time.perf_counter() + seconds
-
-    async def worker(headers, address_id):
-        while time.perf_counter() < deadline:
-            items = make_items()
-            url = urls[next(requests) % len(urls)]
-            started = time.perf_counter()
-            response = await http.post(
-                f"{url}/api/orders",
-                headers=headers,
-                json={"address_id": address_id, "pay_method": "cash", "items": items},
-            )
-            latencies.append(time.perf_counter() - started)
-            if response.status_code == 201:
-                outcomes["201"] += 1
-                sold.update({line["sku_id"]: line["count"] for line in items})
-            else:
-                is_problem = "json" in response.headers.get("content-type", "")
-                code = response.json().get("code") if is_problem else response.text[:40]
-                outcomes[f"{response.status_code} {code}"] += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(*buyers[n % len(buyers)]) for n in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return {
-        "orders_per_s": outcomes["201"] / elapsed,
-        "requests": len(latencies),
-        "p50_ms": cuts[49] * 1000,
-        "p95_ms": cuts[94] * 1000,
-        "p99_ms": cuts[98] * 1000,
-        "outcomes": dict(outcomes),
-    }
-
-
-async def check_stock(dsn: str, sold: Counter) -> dict:
-    """Fails loudly unless every SKU's initial stock == stock + sold (lines, sales, client)."""
+async def check_books(dsn: str, answered_201: int, slack: int) -> dict:
+    """Fails loudly unless stock, sales and orders balance (see the module's docstring)."""
     conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        rows = await conn.fetch(
-            "SELECT s.id, s.stock, s.sales, coalesce(sum(l.count), 0) AS lines"
-            " FROM skus s LEFT JOIN order_lines l ON l.sku_id = s.id GROUP BY s.id"
+        bad_skus = await conn.fetch(
+            "SELECT s.id, s.stock, s.sales, coalesce(sum(l.count), 0) AS lines FROM skus s"
+            " LEFT JOIN order_lines l ON l.sku_id = s.id GROUP BY s.id"
+            " HAVING s.stock + coalesce(sum(l.count), 0) <> $1"
+            " OR s.sales <> coalesce(sum(l.count), 0)",
+            INITIAL_STOCK,
         )
+        orders = await conn.fetchval("SELECT count(*) FROM orders")
+        sold = await conn.fetchval("SELECT coalesce(sum(count), 0) FROM order_lines")
     finally:
         await conn.close()
-    bad = [
-        dict(r) | {"client": sold[r["id"]]}
-        for r in rows
-        if not (
-            r["stock"] + r["lines"] == INITIAL_STOCK and r["sales"] == r["lines"] == sold[r["id"]]
+    if bad_skus or not answered_201 <= orders <= answered_201 + slack:
+        raise SystemExit(
+            f"BOOKS DO NOT BALANCE: skus {[dict(r) for r in bad_skus[:5]]}, "
+            f"orders {orders} vs 201s {answered_201}"
         )
-    ]
-    if len(rows) != len(CATALOG) or bad:
-        raise SystemExit(f"STOCK CHECK FAILED ({len(rows)} skus): {bad[:5]}")
-    stock, lines = sum(r["stock"] for r in rows), sum(r["lines"] for r in rows)
-    hot = next(r for r in rows if r["id"] == HOT_SKU)
-    return {
-        "stock": stock,
-        "sold": lines,
-        "initial": INITIAL_STOCK * len(rows),
-        "hot_stock": hot["stock"],
-        "hot_sold": hot["lines"],
-    }
+    return {"orders": orders, "units_sold": sold}
 
 
-async def measure(seconds: float, concurrency: int, users: int, quiet: bool) -> list[dict]:
-    databases, redis_url = PostgresDatabases(), await fresh_redis_url()
-    database_url = await databases.create("bench_checkout")
-    env = order_service_env(database_url, redis_url)
-    services: list[ServiceProcess] = []
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            catalog = Path(workdir) / "catalog.json"
-            catalog.write_text(json.dumps(CATALOG))
-            run_module("order_service", "migrate", env=env)
-            run_module("order_service", "load-catalog", str(catalog), env=env)
-        for n in range(2):
-            services.append(ServiceProcess("order_service.main:app", env, f"bench-order{n}"))
-        await asyncio.gather(*(asyncio.to_thread(s.start) for s in services))
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-            gate = asyncio.Semaphore(8)  # argon2 hashing: do not swamp the service
+class PgBouncer:
+    """PgBouncer in transaction pooling mode in front of the test PostgreSQL, on a free port."""
 
-            async def buyer():
-                async with gate:
-                    return await new_buyer(http, services[0].url)
+    def __init__(self, workdir: Path, database: str):
+        self.port = free_port()
+        ini = workdir / "pgbouncer.ini"
+        (workdir / "users.txt").write_text(f'"{PG_USER}" ""\n')
+        ini.write_text(
+            f"[databases]\n{database} = host={PG_HOST} port={PG_PORT} dbname={database}\n"
+            f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            f"auth_type = trust\nauth_file = {workdir}/users.txt\npool_mode = transaction\n"
+            f"default_pool_size = 20\nmax_client_conn = 1000\nunix_socket_dir =\n"
+            f"logfile = {workdir}/pgbouncer.log\npidfile = {workdir}/pgbouncer.pid\n"
+        )
+        self.process = subprocess.Popen([require("pgbouncer"), "-q", str(ini)])
+        time.sleep(0.5)
 
-            buyers = await asyncio.gather(*(buyer() for _ in range(users)))
-            sold: Counter = Counter()
-            results = []
-            for name, (make_items, processes) in SCENARIOS.items():
-                urls = [s.url for s in services[:processes]]
-                result = await run_scenario(
-                    http, urls, buyers, make_items, seconds, concurrency, sold
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@dataclass
+class Measured:
+    scenario: str
+    processes: int
+    concurrency: int
+    rate: float
+    pgbench_tps: float | None
+    p50_ms: float
+    p99_ms: float
+    cpu_ms_per_order: float
+    failures: dict[str, int]
+    books: dict
+
+    @property
+    def ratio(self) -> float | None:
+        return self.rate / self.pgbench_tps if self.pgbench_tps else None
+
+
+class Bench:
+    def __init__(self, seconds: float, workdir: Path):
+        self.seconds = seconds
+        self.workdir = workdir
+        self.databases = PostgresDatabases()
+        self.answered_201 = 0
+        self.cut_in_flight = 0  # orders wrk may have sent but not heard answered, all runs so far
+
+    async def prepare(self) -> None:
+        self.database_url = await self.databases.create("bench_checkout")
+        yardstick_url = await self.databases.create("bench_pglimit")
+        self.yardstick_db = yardstick_url.rsplit("/", 1)[1]
+        load_yardstick_schema(self.yardstick_db)
+        self.env = order_service_env(self.database_url, await fresh_redis_url())
+        catalog_file = self.workdir / "catalog.json"
+        catalog_file.write_text(json.dumps(catalog()))
+        run_module("order_service", "migrate", env=self.env)
+        run_module("order_service", "load-catalog", str(catalog_file), env=self.env)
+        service = ServiceProcess("order_service.main:app", self.env, "bench-order").start()
+        try:
+            buyers = await register_buyers(service.url, BUYERS)
+        finally:
+            service.stop()
+        self.buyers_file = self.workdir / "buyers.txt"
+        self.buyers_file.write_text("\n".join(buyers) + "\n")
+
+    async def run(self, scenario: Scenario) -> Measured:
+        tps = None
+        if scenario.yardstick:
+            tps = pgbench_tps(
+                self.yardstick_db, scenario.yardstick, scenario.concurrency, self.seconds
+            )
+        env, bouncer = dict(self.env), None
+        if scenario.through_bouncer:
+            database = self.database_url.rsplit("/", 1)[1]
+            bouncer = PgBouncer(self.workdir, database)
+            env["ORDER_DATABASE_URL"] = (
+                f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{bouncer.port}/{database}"
+            )
+            env["ORDER_DB_TRANSACTION_POOLER"] = "true"
+        service = ServiceProcess(
+            "order_service.main:app", env, f"bench-{scenario.name}", workers=scenario.processes
+        ).start()
+        try:
+            await self._warm_up(service.url)
+            cpu_before = cpu_seconds(service.process.pid)
+            load = await asyncio.to_thread(
+                run_wrk,
+                service.url,
+                "orders.lua",
+                [str(self.buyers_file), scenario.mode, str(SPREAD_SKUS)],
+                scenario.concurrency,
+                self.seconds,
+            )
+            cpu = cpu_seconds(service.process.pid) - cpu_before
+        finally:
+            service.stop()
+            if bouncer:
+                bouncer.stop()
+        self.answered_201 += load.answers.get("201", 0)
+        self.cut_in_flight += scenario.concurrency
+        books = await check_books(self.database_url, self.answered_201, self.cut_in_flight)
+        return self._measured(scenario, load, tps, cpu, books)
+
+    async def _warm_up(self, url: str) -> None:
+        """Let every worker open its pool before the clock starts."""
+        async with httpx.AsyncClient(base_url=url) as http:
+            await asyncio.gather(*(http.get("/readyz") for _ in range(16)))
+
+    def _measured(self, scenario, load: LoadResult, tps, cpu: float, books) -> Measured:
+        return Measured(
+            scenario=scenario.name,
+            processes=scenario.processes,
+            concurrency=scenario.concurrency,
+            rate=load.rate,
+            pgbench_tps=tps,
+            p50_ms=load.p50_ms,
+            p99_ms=load.p99_ms,
+            cpu_ms_per_order=cpu * 1000 / max(load.ok, 1),
+            failures=load.failures()
+            | ({"socket": load.socket_errors} if load.socket_errors else {}),
+            books=books,
+        )
+
+
+def print_line(m: Measured) -> None:
+    yardstick = f"{m.pgbench_tps:7.0f}  {m.ratio:5.2f}x" if m.pgbench_tps else f"{'-':>7}  {'-':>6}"
+    print(
+        f"{m.scenario:11} {m.processes}p {m.concurrency:4} | {m.rate:7.0f} | {yardstick} | "
+        f"{m.p50_ms:6.1f} {m.p99_ms:7.1f} | {m.cpu_ms_per_order:5.2f} | "
+        f"{m.failures or 'none'} | orders {m.books['orders']}",
+        flush=True,
+    )
+
+
+async def measure(seconds: float, only: list[str], as_json: bool) -> list[Measured]:
+    chosen = [s for s in SCENARIOS if not only or s.name in only]
+    with tempfile.TemporaryDirectory() as workdir:
+        bench = Bench(seconds, Path(workdir))
+        try:
+            await bench.prepare()
+            if not as_json:
+                print(
+                    "scenario    proc  in | orders/s | pgbench  ratio |  p50 ms  p99 ms |"
+                    " CPU ms/order | not 2xx | books"
                 )
-                result |= {
-                    "scenario": name,
-                    "processes": processes,
-                    "stock_check": await check_stock(database_url, sold),
-                }
-                results.append(result)
-                if not quiet:
-                    print_result(result)
-        return results
-    finally:
-        await asyncio.gather(*(asyncio.to_thread(s.stop) for s in services))
-        await databases.drop_all()
-        client = aioredis.from_url(redis_url)
-        await client.flushdb()
-        await client.aclose()
-
-
-def print_result(r: dict) -> None:
-    check = r["stock_check"]
-    print(
-        f"{r['scenario']:10} {r['processes']} proc {r['orders_per_s']:7.1f} orders/s  "
-        f"p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
-        f"outcomes {r['outcomes']}"
-    )
-    print(
-        f"{'':10} stock check OK: stock {check['stock']} + sold {check['sold']} == initial "
-        f"{check['initial']} (hot sku: stock {check['hot_stock']} + sold {check['hot_sold']})"
-    )
+            results = []
+            for scenario in chosen:
+                results.append(await bench.run(scenario))
+                if not as_json:
+                    print_line(results[-1])
+            return results
+        finally:
+            await bench.databases.drop_all()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.checkout")
-    parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
-    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
-    parser.add_argument("--users", type=int, default=32, help="buyers registered first")
+    parser = argparse.ArgumentParser(prog="python -m bench checkout")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per run")
+    parser.add_argument("--only", nargs="*", default=[], help="scenario names")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args()
     if not args.json:
         print(
-            f"cash checkouts, {args.concurrency} in flight, {args.seconds:g} s per scenario, "
-            f"{args.users} buyers; uvicorn 1 worker per process; {os.cpu_count()} cores "
-            "shared by client, services, PostgreSQL and Redis"
+            f"cash checkouts, wrk 1 thread, {args.seconds:g} s per run; pgbench -j1 at the same "
+            f"concurrency just before; {os.cpu_count()} cores shared by wrk, the services, "
+            "PostgreSQL and Redis"
         )
-    results = asyncio.run(measure(args.seconds, args.concurrency, args.users, args.json))
+    results = asyncio.run(measure(args.seconds, args.only, args.json))
     if args.json:
-        print(json.dumps(results, indent=2))
-    unexpected = {
-        k: v
-        for r in results
-        for k, v in r["outcomes"].items()
-        if k not in ("201", "409 stock_contention")
-    }
-    if unexpected:
-        raise SystemExit(f"unexpected answers: {unexpected}; see test-artifacts/logs/bench-order*")
+        print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in results], indent=2))
+    failed = {r.scenario: r.failures for r in results if r.failures}
+    if failed:
+        raise SystemExit(f"answers that were not 2xx: {failed}; see test-artifacts/logs/bench-*")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ from prometheus_client import make_asgi_app
 from order_service.api import addresses, auth, cart, catalog, health, internal, orders
 from order_service.api.errors import install_domain_errors
 from order_service.clients.payment import PaymentClient
-from order_service.services.checkout import CheckoutHooks
+from order_service.services.checkout import Checkout, CheckoutHooks
 from order_service.services.sweeper import sweep_once
+from order_service.services.users import KnownUsers
 from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
 from shared.background import start_periodic, stop_tasks
@@ -47,6 +48,14 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.cart = open_cart_store(resolved.redis_url)
+        app.state.known_users = KnownUsers(app.state.sessions)
+        app.state.checkout = Checkout(
+            engine,
+            app.state.cart,
+            freight=resolved.freight,
+            pay_timeout_seconds=resolved.pay_timeout_seconds,
+            hooks=app.state.checkout_hooks,
+        )
         app.state.payments = PaymentClient(
             resolved.payment_service_url,
             resolved.service_auth_secret,
@@ -62,6 +71,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             yield
         finally:
             await stop_tasks([sweeper])
+            await app.state.checkout.aclose()
             await app.state.payments.aclose()
             await app.state.cart.close()
             await engine.dispose()

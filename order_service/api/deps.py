@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers: resources from app.state and the current user."""
+"""Dependencies shared by the routers: resources from app.state and the current user.
+
+All are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a hop that cost
+more than the work on every request.
+"""
 
 from typing import Annotated
 
@@ -7,33 +11,43 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from order_service.clients.payment import PaymentClient
-from order_service.services.users import user_exists, user_id_from_token
+from order_service.services.checkout import Checkout
+from order_service.services.users import KnownUsers, user_id_from_token
 from order_service.settings import OrderSettings
 from order_service.storage.cart import CartStore
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def _settings(request: Request) -> OrderSettings:
+async def _settings(request: Request) -> OrderSettings:
     return request.app.state.settings
 
 
-def _sessions(request: Request) -> async_sessionmaker:
+async def _sessions(request: Request) -> async_sessionmaker:
     return request.app.state.sessions
 
 
-def _cart(request: Request) -> CartStore:
+async def _cart(request: Request) -> CartStore:
     return request.app.state.cart
 
 
-def _payments(request: Request) -> PaymentClient:
+async def _payments(request: Request) -> PaymentClient:
     return request.app.state.payments
+
+
+async def _checkout(request: Request) -> Checkout:
+    return request.app.state.checkout
+
+
+async def _known_users(request: Request) -> KnownUsers:
+    return request.app.state.known_users
 
 
 SettingsDep = Annotated[OrderSettings, Depends(_settings)]
 SessionsDep = Annotated[async_sessionmaker, Depends(_sessions)]
 CartDep = Annotated[CartStore, Depends(_cart)]
 PaymentsDep = Annotated[PaymentClient, Depends(_payments)]
+CheckoutDep = Annotated[Checkout, Depends(_checkout)]
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -42,13 +56,13 @@ def _unauthorized(detail: str) -> HTTPException:
 
 async def _current_user(
     settings: SettingsDep,
-    sessions: SessionsDep,
+    known_users: Annotated[KnownUsers, Depends(_known_users)],
     token: Annotated[str | None, Depends(_bearer)],
 ) -> int:
     if not token:
         raise _unauthorized("Log in first: this route needs a bearer token.")
     user_id = user_id_from_token(token, settings.jwt_secret)
-    if user_id is None or not await user_exists(sessions, user_id):
+    if user_id is None or not await known_users.exists(user_id):
         raise _unauthorized("The bearer token is invalid or expired.")
     return user_id
 

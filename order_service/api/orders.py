@@ -1,11 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Response
 
-from order_service.api.deps import CartDep, CurrentUser, PaymentsDep, SessionsDep, SettingsDep
+from order_service.api.deps import CheckoutDep, CurrentUser, PaymentsDep, SessionsDep
 from order_service.api.schemas import OrderBody, OrderList, OrderOut, PaymentBody, PaymentLinkOut
 from order_service.services import lifecycle, orders_read
-from order_service.services.checkout import OrderRequest, place_order
+from order_service.services.checkout import OrderRequest
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 # Order ids are letters and digits (they are Alipay's out_trade_no); anything else, NUL
@@ -19,12 +19,9 @@ IdempotencyKey = Annotated[
 @router.post("", status_code=201, response_model=OrderOut)
 async def create_order(
     body: OrderBody,
-    request: Request,
     response: Response,
     user_id: CurrentUser,
-    sessions: SessionsDep,
-    cart: CartDep,
-    settings: SettingsDep,
+    checkout: CheckoutDep,
     idempotency_key: IdempotencyKey = None,
 ):
     order_request = OrderRequest(
@@ -34,15 +31,7 @@ async def create_order(
         items=[(item.sku_id, item.count) for item in body.items] if body.items else None,
         body=body.model_dump(mode="json"),
     )
-    placed = await place_order(
-        sessions,
-        cart,
-        order_request,
-        freight=settings.freight,
-        pay_timeout_seconds=settings.pay_timeout_seconds,
-        idempotency_key=idempotency_key,
-        hooks=request.app.state.checkout_hooks,
-    )
+    placed = await checkout.place(order_request, idempotency_key)
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return placed.order

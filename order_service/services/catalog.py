@@ -58,7 +58,7 @@ async def _goods_id(session: AsyncSession, name: str) -> int:
     found = await session.scalar(select(goods.c.id).where(goods.c.name == name))
     if found is not None:
         return found
-    return await session.scalar(insert(goods).values(name=name, sales=0).returning(goods.c.id))
+    return await session.scalar(insert(goods).values(name=name).returning(goods.c.id))
 
 
 async def _upsert(session: AsyncSession, entry: CatalogEntry) -> str:

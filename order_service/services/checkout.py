@@ -1,77 +1,83 @@
-"""Placing an order: one transaction, stock taken with compare-and-set updates, never oversold.
+"""Placing orders: served in batches, one transaction per batch, stock never oversold.
 
-Within one transaction: the idempotency key is inserted first (a unique key, so a retried POST
-waits for and then finds the first one instead of placing a second order); inside a savepoint
-the order's SKUs are read in one query and each SKU's stock is taken with
-`UPDATE skus SET stock = :new, sales = :sales WHERE id = :id AND stock = :old`, in ascending sku
-id order so that two checkouts never wait on each other in a cycle. When another buyer got
-there first the savepoint is rolled back and the attempt repeated after a short jittered
-backoff, a bounded number of times. Then the order, its lines (one statement) and the SPU sales
-(atomic increments) are written, and the transaction commits. Only then do the ordered items
-leave the cart.
+Every order a process is asked to place joins a queue; one task per process serves the queue a
+batch at a time (everything that waited while the previous batch ran, up to MAX_BATCH), so the
+buyers of one SKU no longer race each other at its row: one transaction per process does, and
+it takes their units together. One batch, one transaction:
+
+1. the batch's idempotency keys are inserted (a unique key: a retried request waits for and then
+   finds the first one's order instead of placing a second);
+2. the SKUs and addresses are read, and the orders are allotted stock in arrival order
+   (domain/stock.py); an order that cannot be served is refused with its own error, and its key
+   is forgotten;
+3. the orders and their lines are inserted (one statement each);
+4. in a savepoint, one compare-and-set per SKU for the sum of the batch's units
+   (`stock = :old - :take WHERE id = :id AND stock = :old`, storage/stock.py). When another
+   process got there first the savepoint is rolled back, the stock re-read and the update tried
+   again; if the units no longer fit, the whole transaction is redone so that the orders that
+   came last are refused. A 2 s budget bounds this: past it, the batch hears 409
+   stock_contention.
+5. one commit (one fsync) for the batch.
+
+Each waiting request then hears its own answer; only then do ordered items leave a cart. A batch
+that fails for any other reason is served again one order at a time, so that a failure is only
+ever its own order's.
 """
 
+import asyncio
 import hashlib
 import json
+import random
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tenacity import (
-    AsyncRetrying,
-    RetryError,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from order_service import metrics
 from order_service.domain.errors import (
+    DomainError,
     EmptyCart,
     IdempotencyKeyReused,
-    InsufficientStock,
     NotFound,
     StockContention,
 )
 from order_service.domain.order_ids import new_order_id
 from order_service.domain.pricing import Line, merge_counts, order_totals
 from order_service.domain.states import PayMethod, initial_status
-from order_service.services.orders_read import load_order
+from order_service.domain.stock import SkuStock, allot, still_fits
+from order_service.services.orders_read import load_order, order_view
 from order_service.storage.cart import CartStore
-from order_service.storage.database import is_postgres, now_utc
-from order_service.storage.tables import (
-    addresses,
-    goods,
-    idempotency_keys,
-    order_lines,
-    orders,
-    skus,
+from order_service.storage.database import now_utc
+from order_service.storage.order_writes import (
+    claim_keys,
+    find_key,
+    insert_orders,
+    owned_addresses,
+    release_keys,
 )
+from order_service.storage.stock import read_stock, take_stock
 
 log = structlog.get_logger(__name__)
 
-# Under a flash sale every buyer of one SKU races for one row and each round has one winner,
-# so the retry budget is a time, not a small count: a buyer waits up to ~2 s for their turn
-# before hearing 409 stock_contention (measured in bench/checkout.py, "hot" scenario).
+# A batch waits at most this long for its turn at a SKU row that other processes keep taking.
 STOCK_RETRY_SECONDS = 2.0
 STOCK_MAX_ATTEMPTS = 200
-
-
-class _StockRace(Exception):
-    """Another buyer changed a SKU's stock between our read and our update."""
+MAX_BATCH = 100
+DEADLOCK = "40P01"
 
 
 @dataclass
 class CheckoutHooks:
-    """Test seam: awaited just before the conditional stock updates, with the attempt number.
+    """Test seam: awaited just before each compare-and-set of stock, with the attempt number.
 
-    Lets a test hold every buyer at a barrier so that the race is forced, not hoped for.
+    Lets a test hold a batch at a barrier, or change the stock under it, so that the race is
+    forced, not hoped for.
     """
 
     before_stock_update: Callable[[int], Awaitable[None]] | None = None
@@ -97,213 +103,290 @@ def request_digest(body: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def place_order(
-    sessions: async_sessionmaker,
-    cart: CartStore,
-    request: OrderRequest,
-    *,
-    freight: Decimal,
-    pay_timeout_seconds: int,
-    idempotency_key: str | None = None,
-    hooks: CheckoutHooks | None = None,
-) -> PlacedOrder:
-    from_cart = request.items is None
-    order_id = new_order_id(request.user_id)
-    async with sessions() as session, session.begin():
-        if idempotency_key is not None:
-            existing = await _claim_key(session, request, idempotency_key, order_id)
-            if existing is not None:
-                return PlacedOrder(await load_order(session, existing, request.user_id), True)
-        # After the key: a replay of a cart order finds the cart already emptied by the first.
-        counts = await _wanted_counts(cart, request)
-        await _check_address(session, request)
-        priced = await _read_skus(session, counts)
-        await _write_order(session, order_id, request, priced, freight, pay_timeout_seconds)
-        # The stock updates come last: from the first one to the commit the SKU rows are
-        # locked, and every other buyer of those SKUs waits for that commit.
-        await _take_stock(session, counts, hooks or CheckoutHooks())
-        await add_goods_sales(session, _sales_per_goods(priced))
-    async with sessions() as session:
-        order = await load_order(session, order_id)
-    metrics.ORDERS_PLACED.labels(request.pay_method.value).inc()
-    if from_cart:
-        await cart.remove(request.user_id, list(counts))
-    log.info("order_placed", order_id=order_id, total=str(order["total_amount"]))
-    return PlacedOrder(order, False)
+@dataclass(eq=False)
+class _Waiting:
+    """One request in the queue, and the future its answer is given through."""
 
+    request: OrderRequest
+    key: str | None
+    counts: dict[int, int]
+    order_id: str
+    future: asyncio.Future
 
-async def _wanted_counts(cart: CartStore, request: OrderRequest) -> dict[int, int]:
-    if request.items is not None:
-        return merge_counts(request.items)
-    selected = (await cart.contents(request.user_id)).selected_counts()
-    if not selected:
-        raise EmptyCart("The cart has no selected items to order.")
-    return selected
-
-
-async def _claim_key(
-    session: AsyncSession, request: OrderRequest, key: str, order_id: str
-) -> str | None:
-    """Insert the key, or (after the first request's transaction ends) find the order it made."""
-    digest = request_digest(request.body)
-    dialect_insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    inserted = await session.scalar(
-        dialect_insert(idempotency_keys)
-        .values(
-            user_id=request.user_id,
-            key=key,
-            request_digest=digest,
-            order_id=order_id,
-            created_at=now_utc(),
-        )
-        .on_conflict_do_nothing()
-        .returning(idempotency_keys.c.order_id)
-    )
-    if inserted is not None:
-        return None
-    row = (
-        await session.execute(
-            select(idempotency_keys.c.request_digest, idempotency_keys.c.order_id).where(
-                idempotency_keys.c.user_id == request.user_id, idempotency_keys.c.key == key
-            )
-        )
-    ).one()
-    if row.request_digest != digest:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request body."
-        )
-    return row.order_id
-
-
-async def _check_address(session: AsyncSession, request: OrderRequest) -> None:
-    found = await session.scalar(
-        select(addresses.c.id).where(
-            addresses.c.id == request.address_id, addresses.c.user_id == request.user_id
-        )
-    )
-    if found is None:
-        raise NotFound("address_not_found", f"There is no address {request.address_id} of yours.")
+    @property
+    def key_pair(self) -> tuple[int, str] | None:
+        return (self.request.user_id, self.key) if self.key is not None else None
 
 
 @dataclass(frozen=True)
-class PricedLine:
-    line: Line
-    name: str
-    goods_id: int
+class _Replay:
+    """The idempotency key was used before: the answer is the order it made."""
 
 
-async def _read_skus(session: AsyncSession, counts: dict[int, int]) -> list[PricedLine]:
-    """The order's SKUs in one query; the lines priced as they are now."""
-    found = await _sku_rows(session, counts)
-    return [
-        PricedLine(
-            Line(sku_id, count, found[sku_id].price), found[sku_id].name, found[sku_id].goods_id
+@dataclass(frozen=True)
+class _NewOrder:
+    row: dict
+    lines: list[dict]
+
+
+class _Replan(Exception):
+    """Stock moved under the batch so far that its allotment must be made again."""
+
+
+class _Raced(Exception):
+    """A compare-and-set found a stock other than the one read: roll the savepoint back."""
+
+
+class Checkout:
+    """The checkout queue of one process (see the module's docstring)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cart: CartStore,
+        *,
+        freight: Decimal,
+        pay_timeout_seconds: int,
+        hooks: CheckoutHooks | None = None,
+    ):
+        self.engine = engine
+        self.cart = cart
+        self.freight = freight
+        self.pay_timeout_seconds = pay_timeout_seconds
+        self.hooks = hooks or CheckoutHooks()
+        self._queue: deque[_Waiting] = deque()
+        self._server: asyncio.Task | None = None
+
+    async def place(self, request: OrderRequest, idempotency_key: str | None = None) -> PlacedOrder:
+        counts = await self._wanted_counts(request, idempotency_key)
+        waiting = _Waiting(
+            request,
+            idempotency_key,
+            counts,
+            new_order_id(request.user_id),
+            asyncio.get_running_loop().create_future(),
         )
-        for sku_id, count in counts.items()
-    ]
+        self._queue.append(waiting)
+        if self._server is None or self._server.done():
+            self._server = asyncio.create_task(self._serve_queue(), name="checkout-queue")
+        outcome = await waiting.future
+        if isinstance(outcome, _Replay):
+            return PlacedOrder(await self._replayed(waiting), True)
+        order = order_view(outcome.row, outcome.lines)
+        metrics.ORDERS_PLACED.labels(request.pay_method.value).inc()
+        if request.items is None:
+            await self.cart.remove(request.user_id, list(counts))
+        log.info("order_placed", order_id=waiting.order_id, total=str(order["total_amount"]))
+        return PlacedOrder(order, False)
 
+    async def aclose(self) -> None:
+        if self._server is not None:
+            await self._server
 
-async def _sku_rows(session: AsyncSession, counts: dict[int, int]) -> dict:
-    """The SKUs by id, each checked to exist and to have enough stock for its count."""
-    rows = await session.execute(
-        select(skus.c.id, skus.c.name, skus.c.price, skus.c.stock, skus.c.sales, skus.c.goods_id)
-        .where(skus.c.id.in_(list(counts)))
-        .order_by(skus.c.id)
-    )
-    found = {row.id: row for row in rows}
-    for sku_id, count in counts.items():  # ascending sku id
-        sku = found.get(sku_id)
-        if sku is None:
-            raise NotFound("sku_not_found", f"There is no sku {sku_id}.", sku_id=sku_id)
-        if sku.stock < count:
-            raise InsufficientStock(sku_id)
-    return found
+    async def _wanted_counts(self, request: OrderRequest, key: str | None) -> dict[int, int]:
+        if request.items is not None:
+            return merge_counts(request.items)
+        selected = (await self.cart.contents(request.user_id)).selected_counts()
+        if not selected and key is None:
+            raise EmptyCart("The cart has no selected items to order.")
+        # With a key an empty cart may be a replay: the first request emptied it.
+        return selected
 
+    async def _replayed(self, waiting: _Waiting) -> dict:
+        async with self.engine.connect() as conn:
+            digest, order_id = await find_key(conn, waiting.request.user_id, waiting.key)
+        if digest != request_digest(waiting.request.body):
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used with a different request body."
+            )
+        async with self.engine.connect() as conn:
+            return await load_order(conn, order_id, waiting.request.user_id)
 
-async def _take_stock(session: AsyncSession, counts: dict[int, int], hooks: CheckoutHooks) -> None:
-    retrying = AsyncRetrying(
-        stop=stop_after_delay(STOCK_RETRY_SECONDS) | stop_after_attempt(STOCK_MAX_ATTEMPTS),
-        wait=wait_random_exponential(multiplier=0.002, max=0.05),
-        retry=retry_if_exception_type(_StockRace),
-    )
-    try:
-        async for attempt in retrying:
-            with attempt:
-                async with session.begin_nested():
-                    number = attempt.retry_state.attempt_number
-                    await _take_stock_once(session, counts, hooks, number)
-    except RetryError:
-        metrics.STOCK_CONTENTION.inc()
-        raise StockContention() from None
+    async def _serve_queue(self) -> None:
+        while self._queue:
+            await self._serve(self._next_batch())
 
+    def _next_batch(self) -> list[_Waiting]:
+        """The oldest waiting orders, at most one per idempotency key (a second is a replay)."""
+        batch: list[_Waiting] = []
+        keys: set[tuple[int, str]] = set()
+        held: list[_Waiting] = []
+        while self._queue and len(batch) < MAX_BATCH:
+            waiting = self._queue.popleft()
+            if waiting.future.done():  # its client went away before its turn
+                continue
+            if waiting.key_pair in keys:
+                held.append(waiting)
+                continue
+            if waiting.key_pair is not None:
+                keys.add(waiting.key_pair)
+            batch.append(waiting)
+        self._queue.extendleft(reversed(held))
+        return batch
 
-async def _take_stock_once(
-    session: AsyncSession, counts: dict[int, int], hooks: CheckoutHooks, attempt: int
-) -> None:
-    """Re-read the stock, then compare-and-set it; raises _StockRace to roll the savepoint back."""
-    found = await _sku_rows(session, counts)
-    if hooks.before_stock_update is not None:
-        await hooks.before_stock_update(attempt)
-    for sku_id, count in counts.items():  # ascending sku id: no two checkouts wait in a cycle
-        sku = found[sku_id]
-        result = await session.execute(
-            update(skus)
-            .where(skus.c.id == sku_id, skus.c.stock == sku.stock)
-            .values(stock=sku.stock - count, sales=sku.sales + count)
+    async def _serve(self, batch: list[_Waiting]) -> None:
+        try:
+            outcomes = await self._place_batch(batch)
+        except DomainError as error:  # stock_contention: the budget ran out for the batch
+            outcomes = [error] * len(batch)
+        except Exception as error:  # noqa: BLE001 - isolate it: each order alone, once
+            if len(batch) > 1:
+                log.warning("checkout_batch_failed", orders=len(batch), error=repr(error))
+                for waiting in batch:
+                    await self._serve([waiting])
+                return
+            log.exception("checkout_failed", order_id=batch[0].order_id)
+            outcomes = [error]
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            if waiting.future.done():
+                continue
+            if isinstance(outcome, Exception):
+                waiting.future.set_exception(outcome)
+            else:
+                waiting.future.set_result(outcome)
+
+    async def _place_batch(self, batch: list[_Waiting]) -> list:
+        deadline = time.monotonic() + STOCK_RETRY_SECONDS
+        attempts = _Attempts()
+        while True:
+            try:
+                async with self.engine.begin() as conn:
+                    return await self._one_transaction(conn, batch, deadline, attempts)
+            except _Replan:
+                if time.monotonic() > deadline:
+                    metrics.STOCK_CONTENTION.inc()
+                    raise StockContention() from None
+
+    async def _one_transaction(
+        self, conn: AsyncConnection, batch: list[_Waiting], deadline: float, attempts: "_Attempts"
+    ) -> list:
+        now = now_utc()
+        fresh = await claim_keys(conn, [self._claim(w, now) for w in batch if w.key is not None])
+        live = [w for w in batch if w.key is None or w.key_pair in fresh]
+        decisions, found, taken = await self._allot(conn, live)
+        await release_keys(
+            conn, [w.key_pair for w in live if w.key_pair and decisions[w] is not None]
         )
-        if result.rowcount != 1:
-            raise _StockRace(sku_id)
+        served = [w for w in live if decisions[w] is None]
+        new_orders = {w: self._new_order(w, found, now) for w in served}
+        if served:
+            await insert_orders(
+                conn,
+                [new.row for new in new_orders.values()],
+                [line for new in new_orders.values() for line in new.lines],
+            )
+            await self._take_stock(conn, taken, found, deadline, attempts)
+        return [_outcome(w, decisions, new_orders) for w in batch]
+
+    async def _allot(self, conn: AsyncConnection, live: list[_Waiting]):
+        if not live:
+            return {}, {}, {}
+        found = await read_stock(conn, {sku for w in live for sku in w.counts})
+        owners = await owned_addresses(conn, {w.request.address_id for w in live})
+        decisions: dict[_Waiting, DomainError | None] = {}
+        candidates = []
+        for waiting in live:
+            if not waiting.counts:
+                decisions[waiting] = EmptyCart("The cart has no selected items to order.")
+            elif owners.get(waiting.request.address_id) != waiting.request.user_id:
+                address_id = waiting.request.address_id
+                decisions[waiting] = NotFound(
+                    "address_not_found", f"There is no address {address_id} of yours."
+                )
+            else:
+                candidates.append(waiting)
+        allotted, taken = allot([w.counts for w in candidates], found)
+        decisions.update(zip(candidates, allotted, strict=True))
+        return {w: decisions[w] for w in live}, found, taken
+
+    def _claim(self, waiting: _Waiting, now: datetime) -> dict:
+        return {
+            "user_id": waiting.request.user_id,
+            "key": waiting.key,
+            "request_digest": request_digest(waiting.request.body),
+            "order_id": waiting.order_id,
+            "created_at": now,
+        }
+
+    def _new_order(self, waiting: _Waiting, found: dict[int, SkuStock], now: datetime):
+        request = waiting.request
+        lines = [Line(sku, count, found[sku].price) for sku, count in waiting.counts.items()]
+        totals = order_totals(lines, self.freight)
+        alipay = request.pay_method == PayMethod.ALIPAY
+        row = {
+            "order_id": waiting.order_id,
+            "user_id": request.user_id,
+            "address_id": request.address_id,
+            "status": initial_status(request.pay_method).value,
+            "pay_method": request.pay_method.value,
+            "total_count": totals.total_count,
+            "freight": totals.freight,
+            "total_amount": totals.total_amount,
+            "created_at": now,
+            "pay_deadline": now + timedelta(seconds=self.pay_timeout_seconds) if alipay else None,
+            "paid_at": None,
+            "trade_no": None,
+            "canceled_at": None,
+            "cancel_reason": None,
+        }
+        line_rows = [
+            {
+                "order_id": waiting.order_id,
+                "sku_id": line.sku_id,
+                "name": found[line.sku_id].name,
+                "count": line.count,
+                "price": line.price,
+            }
+            for line in lines
+        ]
+        return _NewOrder(row, line_rows)
+
+    async def _take_stock(
+        self,
+        conn: AsyncConnection,
+        taken: dict[int, int],
+        found: dict[int, SkuStock],
+        deadline: float,
+        attempts: "_Attempts",
+    ) -> None:
+        olds = {sku_id: found[sku_id].stock for sku_id in taken}
+        while True:
+            attempt = attempts.next()
+            try:
+                async with conn.begin_nested():
+                    if self.hooks.before_stock_update is not None:
+                        await self.hooks.before_stock_update(attempt)
+                    if await take_stock(conn, taken, olds):
+                        raise _Raced()
+                return
+            except _Raced:
+                pass
+            except DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) != DEADLOCK:
+                    raise
+            if time.monotonic() > deadline or attempt >= STOCK_MAX_ATTEMPTS:
+                metrics.STOCK_CONTENTION.inc()
+                raise StockContention()
+            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
+            now = {sku_id: sku.stock for sku_id, sku in (await read_stock(conn, taken)).items()}
+            if not still_fits(taken, now):
+                raise _Replan()
+            olds = now
 
 
-async def _write_order(
-    session: AsyncSession,
-    order_id: str,
-    request: OrderRequest,
-    priced: list[PricedLine],
-    freight: Decimal,
-    pay_timeout_seconds: int,
-) -> None:
-    """The order and its lines (one statement each)."""
-    totals = order_totals([p.line for p in priced], freight)
-    now = now_utc()
-    alipay = request.pay_method == PayMethod.ALIPAY
-    await session.execute(
-        insert(orders).values(
-            order_id=order_id,
-            user_id=request.user_id,
-            address_id=request.address_id,
-            status=initial_status(request.pay_method).value,
-            pay_method=request.pay_method.value,
-            total_count=totals.total_count,
-            freight=totals.freight,
-            total_amount=totals.total_amount,
-            created_at=now,
-            pay_deadline=now + timedelta(seconds=pay_timeout_seconds) if alipay else None,
-        )
-    )
-    await session.execute(
-        insert(order_lines).values(
-            [
-                {
-                    "order_id": order_id,
-                    "sku_id": p.line.sku_id,
-                    "name": p.name,
-                    "count": p.line.count,
-                    "price": p.line.price,
-                }
-                for p in priced
-            ]
-        )
-    )
+def _outcome(waiting: _Waiting, decisions: dict, new_orders: dict):
+    if waiting not in decisions:  # its key was claimed by an order committed before
+        return _Replay()
+    refused = decisions[waiting]
+    return refused if refused is not None else new_orders[waiting]
 
 
-def _sales_per_goods(priced: list[PricedLine]) -> dict[int, int]:
-    return merge_counts([(p.goods_id, p.line.count) for p in priced])
+class _Attempts:
+    """Counts compare-and-set attempts across the transactions of one batch."""
 
+    def __init__(self):
+        self.count = 0
 
-async def add_goods_sales(session: AsyncSession, per_goods: dict[int, int]) -> None:
-    """Atomic increments (never read-modify-write), in ascending goods id order."""
-    for goods_id, count in sorted(per_goods.items()):
-        await session.execute(
-            update(goods).where(goods.c.id == goods_id).values(sales=goods.c.sales + count)
-        )
+    def next(self) -> int:
+        self.count += 1
+        return self.count

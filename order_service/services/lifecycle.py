@@ -22,10 +22,10 @@ from order_service.domain.states import (
     ensure_cancelable,
     ensure_payable,
 )
-from order_service.services.checkout import add_goods_sales
 from order_service.services.orders_read import find_order, load_order, not_found
 from order_service.storage.database import now_utc
-from order_service.storage.tables import order_lines, orders, skus
+from order_service.storage.stock import return_stock
+from order_service.storage.tables import order_lines, orders
 from shared.money import to_money
 
 log = structlog.get_logger(__name__)
@@ -155,21 +155,7 @@ async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str)
 
 
 async def _return_stock(session: AsyncSession, order_id: str) -> None:
-    lines = (
-        await session.execute(
-            select(order_lines.c.sku_id, order_lines.c.count, skus.c.goods_id)
-            .join(skus, skus.c.id == order_lines.c.sku_id)
-            .where(order_lines.c.order_id == order_id)
-            .order_by(order_lines.c.sku_id)
-        )
-    ).all()
-    for line in lines:  # ascending sku id, as checkout takes them: no lock cycles
-        await session.execute(
-            update(skus)
-            .where(skus.c.id == line.sku_id)
-            .values(stock=skus.c.stock + line.count, sales=skus.c.sales - line.count)
-        )
-    per_goods: dict[int, int] = {}
-    for line in lines:
-        per_goods[line.goods_id] = per_goods.get(line.goods_id, 0) - line.count
-    await add_goods_sales(session, per_goods)
+    lines = await session.execute(
+        select(order_lines.c.sku_id, order_lines.c.count).where(order_lines.c.order_id == order_id)
+    )
+    await return_stock(session, {line.sku_id: line.count for line in lines})

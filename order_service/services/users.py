@@ -70,6 +70,26 @@ def user_id_from_token(token: str, secret: str) -> int | None:
         return None
 
 
-async def user_exists(sessions: async_sessionmaker, user_id: int) -> bool:
-    async with sessions() as session:
-        return await session.scalar(select(users.c.id).where(users.c.id == user_id)) is not None
+class KnownUsers:
+    """Whether a token's user exists, asked of the database once per user and process.
+
+    Users are never deleted, so a user found once stays found; this takes a query off every
+    authenticated request. Bounded: when full it forgets everyone and starts again.
+    """
+
+    def __init__(self, sessions: async_sessionmaker, capacity: int = 100_000):
+        self.sessions = sessions
+        self.capacity = capacity
+        self._found: set[int] = set()
+
+    async def exists(self, user_id: int) -> bool:
+        if user_id in self._found:
+            return True
+        async with self.sessions() as session:
+            found = await session.scalar(select(users.c.id).where(users.c.id == user_id))
+        if found is None:
+            return False
+        if len(self._found) >= self.capacity:
+            self._found.clear()
+        self._found.add(user_id)
+        return True

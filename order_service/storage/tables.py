@@ -43,8 +43,7 @@ goods = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
-    Column("sales", Integer, nullable=False, server_default="0"),
-    CheckConstraint("sales >= 0", name="goods_sales_not_negative"),
+    # No sales column: a goods' sales are the sum of its SKUs' (storage/stock.goods_sales).
 )
 
 skus = Table(

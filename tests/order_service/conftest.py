@@ -22,7 +22,8 @@ from order_service.services.catalog import CatalogEntry, load_catalog
 from order_service.services.users import issue_token
 from order_service.settings import OrderSettings
 from order_service.storage.database import now_utc
-from order_service.storage.tables import goods, order_lines, orders, skus, users
+from order_service.storage.stock import goods_sales
+from order_service.storage.tables import order_lines, orders, skus, users
 from tests.support.keys import write_key_pair
 from tests.support.processes import ServiceProcess, free_port, run_module
 
@@ -177,7 +178,7 @@ class Shop:
 
     async def goods_sales(self, goods_id: int) -> int:
         async with self.sessions() as session:
-            return await session.scalar(select(goods.c.sales).where(goods.c.id == goods_id))
+            return await goods_sales(session, goods_id)
 
     async def assert_conserved(self, initial: dict[int, int]) -> None:
         await assert_conserved(self.sessions, initial)

@@ -1,5 +1,5 @@
-"""Races forced, not hoped for: every buyer is held at a barrier just before the conditional
-stock update, so all of them read the same stock and then update at once.
+"""Races forced, not hoped for: every replica's checkout is held at a barrier just before the
+conditional stock update, so all of them read the same stock and then update at once.
 
 Buyers behave like real clients: on 409 `stock_contention` (the bounded retries inside the
 service ran out) they try again. After each run, per SKU, stock + units in orders == initial.
@@ -8,10 +8,14 @@ service ran out) they try again. After each run, per SKU, stock + units in order
 import asyncio
 import json
 import random
+from dataclasses import replace
 
 import httpx
 from sqlalchemy import func, select, update
 
+from order_service.domain.errors import DomainError, StockContention
+from order_service.domain.states import PayMethod
+from order_service.services.checkout import Checkout, CheckoutHooks, OrderRequest
 from order_service.storage.tables import orders, skus
 from shared.db import create_engine, session_factory
 from tests.order_service.conftest import (
@@ -38,7 +42,7 @@ async def buy_until_settled(shop, buyer, items, client=None) -> httpx.Response:
 
 
 class BarrierHook:
-    """Holds the first attempt of every buyer until all have read the stock."""
+    """Holds the first compare-and-set of every replica until all of them have read the stock."""
 
     def __init__(self, parties: int):
         self.barrier = asyncio.Barrier(parties)
@@ -55,68 +59,117 @@ class BarrierHook:
         self.barrier = asyncio.Barrier(1)
 
 
-async def test_fifty_buyers_race_for_twenty_units(make_shop):
-    shop = await make_shop(db_pool_size=60)
+def replicas(shop: Shop, count: int, hook: BarrierHook) -> list[Checkout]:
+    """`count` checkout queues on the shop's database, as `count` order-service replicas have.
+
+    Within one process buyers queue and never race; replicas race at the row, so that is where
+    the race is forced.
+    """
+    state = shop.app.state
+    return [
+        Checkout(
+            state.engine,
+            state.cart,
+            freight=state.settings.freight,
+            pay_timeout_seconds=state.settings.pay_timeout_seconds,
+            hooks=CheckoutHooks(hook),
+        )
+        for _ in range(count)
+    ]
+
+
+async def place_until_settled(checkout: Checkout, buyer, items) -> str:
+    """Place as a client would, trying again on stock_contention; "placed" or the error code."""
+    request = OrderRequest(buyer.user_id, buyer.address_id, PayMethod.CASH, items)
+    for _ in range(CLIENT_RETRIES):
+        try:
+            await checkout.place(request)
+            return "placed"
+        except StockContention:
+            await asyncio.sleep(random.uniform(0.01, 0.05))
+        except DomainError as error:
+            return error.code
+    raise AssertionError("still stock_contention after all client retries")
+
+
+async def test_fifty_buyers_on_five_replicas_race_for_twenty_units(make_shop):
+    shop = await make_shop(db_pool_size=20)
     (sku,) = await shop.add_skus(20)
     buyers = [await shop.buyer() for _ in range(50)]
-    hook = BarrierHook(50)
-    shop.hooks.before_stock_update = hook
+    hook = BarrierHook(5)
+    lanes = replicas(shop, 5, hook)
 
-    async def first_wave(buyer):
-        response = await shop.order(buyer, [(sku, 1)])
-        return buyer, response
+    answers = await asyncio.gather(
+        *(place_until_settled(lanes[n % 5], b, [(sku, 1)]) for n, b in enumerate(buyers))
+    )
 
-    wave = await asyncio.gather(*(first_wave(b) for b in buyers))
-    hook.release()
-    finals = []
-    for buyer, response in wave:
-        if response.status_code == 409 and response.json()["code"] == "stock_contention":
-            response = await buy_until_settled(shop, buyer, [(sku, 1)])
-        finals.append(response)
-
-    assert max(hook.attempts) > 1, "the race was not forced: no buyer ever had to retry"
-    codes = sorted(r.status_code for r in finals)
-    assert codes.count(201) == 20 and codes.count(409) == 30
-    assert all(r.json()["code"] == "insufficient_stock" for r in finals if r.status_code == 409)
-    assert all(r.json()["sku_id"] == sku for r in finals if r.status_code == 409)
-    assert await shop.stock(sku) == {
-        "stock": 0,
-        "sales": 20,
-        "goods_id": (await shop.stock(sku))["goods_id"],
-    }
+    assert max(hook.attempts) > 1, "the race was not forced: no replica ever had to retry"
+    assert sorted(answers) == ["insufficient_stock"] * 30 + ["placed"] * 20
+    assert (await shop.stock(sku))["stock"] == 0
+    assert (await shop.stock(sku))["sales"] == 20
     await shop.assert_conserved({sku: 20})
 
 
-async def test_overlapping_sku_sets_in_different_orders_do_not_deadlock(make_shop):
-    shop = await make_shop(db_pool_size=60)
+async def test_overlapping_sku_sets_on_racing_replicas_do_not_deadlock(make_shop):
+    shop = await make_shop(db_pool_size=20)
     skus = await shop.add_skus(1000, 1000, 1000, 1000, 1000)
     buyers = [await shop.buyer() for _ in range(40)]
-    hook = BarrierHook(40)
-    shop.hooks.before_stock_update = hook
+    hook = BarrierHook(4)
+    lanes = replicas(shop, 4, hook)
     rng = random.Random(7)
     baskets = []
     for _ in buyers:
         chosen = rng.sample(skus, rng.randint(2, 5))  # listed in a random order on purpose
         baskets.append([(sku_id, rng.randint(1, 3)) for sku_id in chosen])
 
-    wave = await asyncio.gather(
-        *(shop.order(b, items) for b, items in zip(buyers, baskets, strict=True))
+    answers = await asyncio.gather(
+        *(
+            place_until_settled(lanes[n % 4], b, items)
+            for n, (b, items) in enumerate(zip(buyers, baskets, strict=True))
+        )
     )
-    hook.release()
-    finals = []
-    for buyer, items, response in zip(buyers, baskets, wave, strict=True):
-        if response.status_code == 409 and response.json()["code"] == "stock_contention":
-            response = await buy_until_settled(shop, buyer, items)
-        finals.append(response)
 
-    assert [r.status_code for r in finals] == [201] * 40, [
-        r.text for r in finals if r.status_code != 201
-    ]
+    assert answers == ["placed"] * 40
     assert max(hook.attempts) > 1
     await shop.assert_conserved({sku_id: 1000 for sku_id in skus})
     for sku_id in skus:
         ordered = sum(c for items in baskets for s, c in items if s == sku_id)
         assert (await shop.stock(sku_id))["stock"] == 1000 - ordered
+
+
+async def test_one_batch_answers_each_order_on_its_own(make_shop):
+    """Orders served in one transaction: a refused order fails alone, the rest are placed."""
+    shop = await make_shop()
+    few, plenty = await shop.add_skus(1, 100)
+    buyers = [await shop.buyer() for _ in range(5)]
+    hook = BarrierHook(1)
+    (lane,) = replicas(shop, 1, hook)
+    stranger = buyers[4]
+    requests = [
+        place_until_settled(lane, buyers[0], [(few, 1), (plenty, 1)]),
+        place_until_settled(lane, buyers[1], [(few, 1)]),  # the last unit went just before
+        place_until_settled(lane, buyers[2], [(999_999, 1)]),
+        place_until_settled(lane, buyers[3], [(plenty, 2)]),
+    ]
+    answers = await asyncio.gather(
+        *requests,
+        place_until_settled(
+            lane,
+            replace(stranger, address_id=buyers[0].address_id),  # someone else's address
+            [(plenty, 1)],
+        ),
+    )
+
+    assert answers == [
+        "placed",
+        "insufficient_stock",
+        "sku_not_found",
+        "placed",
+        "address_not_found",
+    ]
+    assert hook.attempts == [1], "all five were meant to be served by one batch"
+    await shop.assert_conserved({few: 1, plenty: 100})
+    assert (await shop.stock(plenty))["stock"] == 97
 
 
 async def test_race_against_two_order_service_processes(pg_databases, redis_url, tmp_path):

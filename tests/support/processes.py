@@ -46,8 +46,11 @@ def run_module(
 class ServiceProcess:
     """One `uvicorn <app>` process with its own environment, logging to test-artifacts/logs."""
 
-    def __init__(self, app: str, env: dict[str, str], name: str, port: int | None = None):
+    def __init__(
+        self, app: str, env: dict[str, str], name: str, port: int | None = None, workers: int = 1
+    ):
         self.app = app
+        self.workers = workers
         self.env = env
         self.name = name
         self.port = port or free_port()
@@ -74,6 +77,7 @@ class ServiceProcess:
                 str(self.port),
                 "--log-level",
                 "warning",
+                *(["--workers", str(self.workers)] if self.workers > 1 else []),
             ],
             cwd=ROOT,
             env=env,
