@@ -7,6 +7,7 @@ shutdown.
 """
 
 from contextlib import asynccontextmanager
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -25,7 +26,8 @@ from shared.db import create_engine, session_factory
 from shared.errors import install_problem_handlers
 from shared.logging import RequestIdMiddleware, configure_logging
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
+WEB_DIR = Path(str(files("order_service.web")))
 
 
 def _lease_seconds(settings: OrderSettings) -> float:

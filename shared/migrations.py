@@ -1,12 +1,16 @@
 """Alembic for both service databases: the body of each env.py and the `migrate` commands.
 
-alembic.ini has one section per database ([order], [payment]). The URL is never in that file:
-`upgrade_to_head(section, url)` passes it in `config.attributes["database_url"]`, and plain
-`alembic --name order|payment upgrade head` falls back to the service's settings (environment).
+The scripts ship inside the packages (`order_service.migrations`, `payment_service.migrations`;
+in the repo they are migrations/order and migrations/payment, see pyproject.toml), so the
+configuration is made here, in code, and an installed wheel migrates without alembic.ini.
+alembic.ini stays for developers (`alembic --name order|payment ...` from the repo) and names
+the same folders. The URL is never in a file: `upgrade_to_head(section, url)` passes it in
+`config.attributes["database_url"]`, and plain `alembic` falls back to the service's settings.
 """
 
 import asyncio
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command, context
@@ -16,11 +20,18 @@ from sqlalchemy.engine import Connection
 
 from shared.db import create_engine
 
-ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+# The alembic.ini section (and `alembic --name`) of each database, and the package of its scripts.
+SCRIPT_PACKAGES = {"order": "order_service.migrations", "payment": "payment_service.migrations"}
+
+
+def script_location(section: str) -> Path:
+    """The folder of a database's Alembic scripts, wherever the package is installed."""
+    return Path(str(files(SCRIPT_PACKAGES[section])))
 
 
 def alembic_config(section: str, url: str | None = None) -> Config:
-    config = Config(str(ALEMBIC_INI), ini_section=section)
+    config = Config(ini_section=section)
+    config.set_section_option(section, "script_location", str(script_location(section)))
     if url:
         config.attributes["database_url"] = url
     return config
