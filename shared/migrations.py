@@ -10,13 +10,17 @@ the same folders. The URL is never in a file: `upgrade_to_head(section, url)` pa
 
 import asyncio
 from collections.abc import Callable
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import create_engine
 
@@ -40,6 +44,24 @@ def alembic_config(section: str, url: str | None = None) -> Config:
 def upgrade_to_head(section: str, url: str | None = None) -> None:
     """Runs its own event loop: call it from a thread when a loop is already running."""
     command.upgrade(alembic_config(section, url), "head")
+
+
+@cache
+def head_revisions(section: str) -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config(section)).get_heads())
+
+
+def migrate_command(section: str) -> str:
+    """The command that brings a database to head: `python -m order_service migrate`."""
+    return f"python -m {SCRIPT_PACKAGES[section].split('.')[0]} migrate"
+
+
+async def is_at_head(connection: AsyncConnection, section: str) -> bool:
+    """True when the database was migrated to the scripts' head (what /readyz checks)."""
+    current = await connection.run_sync(
+        lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+    )
+    return current == head_revisions(section)
 
 
 def run_env(metadata: MetaData, settings_url: Callable[[], str]) -> None:
