@@ -23,6 +23,7 @@ from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
 from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
+from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.logging import RequestIdMiddleware, configure_logging
 
@@ -68,7 +69,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             await app.state.cart.close()
             await engine.dispose()
 
-    app = FastAPI(title="Order service", version="0.1.0", lifespan=lifespan)
+    app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.errors import problem_response
+from shared.errors import problem_response, problems
 from shared.migrations import is_at_head, migrate_command
 
 log = structlog.get_logger(__name__)
@@ -38,11 +38,20 @@ def health_router(checks: dict[str, ReadinessCheck] | None = None) -> APIRouter:
     router = APIRouter(tags=["health"])
     checks = checks or {}
 
-    @router.get("/healthz")
+    @router.get("/healthz", summary="The process is up")
     async def healthz() -> dict:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        summary="Everything the service depends on answers: a balancer's health check",
+        responses=problems(
+            {
+                503: "`not_ready`: a dependency does not answer (`checks` says which); "
+                "`schema_not_migrated`: the database is not migrated to this version.",
+            }
+        ),
+    )
     async def readyz(request: Request):
         results, unmigrated = {}, []
         for name, check in checks.items():

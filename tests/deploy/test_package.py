@@ -10,6 +10,7 @@ copy of our packages that the new interpreter can import is the one the wheel pu
 
 import json
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -173,6 +174,10 @@ async def test_the_installed_wheel_migrates_and_serves(pg_databases, tmp_path_fa
             script = await http.get(f"{order}/js/app.js")
             assert script.status_code == 200
             assert script.text == (ROOT / "web" / "js" / "app.js").read_text()
+            docs = await http.get(f"{order}/docs")  # Swagger UI's files come with the install
+            assert docs.status_code == 200
+            (bundle,) = re.findall(r"src=['\"](/[^'\"]+\.js)['\"]", docs.text)
+            assert (await http.get(f"{order}{bundle}")).status_code == 200
             skus = (await http.get(f"{order}/api/skus")).json()
             assert [s["name"] for s in skus["items"]] == ["Wheel tea"]
     finally:
