@@ -52,7 +52,8 @@ def run_module(
 class ServiceProcess:
     """One `uvicorn <app>` process with its own environment, logging to test-artifacts/logs.
 
-    `python` and `cwd` start it with another interpreter from elsewhere (an installed wheel).
+    `python` and `cwd` start it with another interpreter from elsewhere (an installed wheel);
+    `log_level="info"` keeps uvicorn's access log.
     """
 
     def __init__(
@@ -63,8 +64,10 @@ class ServiceProcess:
         port: int | None = None,
         python: str = sys.executable,
         cwd: Path = ROOT,
+        log_level: str = "warning",
     ):
         self.app = app
+        self.log_level = log_level
         self.env = env
         self.name = name
         self.port = port or free_port()
@@ -92,7 +95,7 @@ class ServiceProcess:
                 "--port",
                 str(self.port),
                 "--log-level",
-                "warning",
+                self.log_level,
             ],
             cwd=self.cwd,
             env=env,
