@@ -20,7 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.config import Config
 
+from shared.migrations import script_location
 from tests.support.processes import ROOT, ServiceProcess, run_module
 
 PACKAGES = ("shared", "order_service", "payment_service", "alipay_sandbox")
@@ -54,6 +56,14 @@ def test_every_folder_of_code_and_of_the_storefront_is_a_listed_package():
             expected.add(".".join([package, *relative]))
     assert expected - listed == set(), "add these to [tool.setuptools] packages"
     assert listed - expected == set(), "these listed packages are not in the tree"
+
+
+@pytest.mark.parametrize("section", ["order", "payment"])
+def test_alembic_ini_names_the_folders_the_migrate_commands_use(section):
+    """Developers' `alembic --name ...` and `python -m ... migrate` run the same scripts."""
+    ini = Config(str(ROOT / "alembic.ini"), ini_section=section)
+    folder = Path(ini.get_section_option(section, "script_location"))
+    assert folder.resolve() == script_location(section).resolve()
 
 
 def _build_wheel(workdir: Path) -> Path:
