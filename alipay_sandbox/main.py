@@ -13,6 +13,7 @@ from alipay_sandbox.protocol import App
 from alipay_sandbox.service import Sandbox
 from alipay_sandbox.settings import SandboxSettings
 from shared.background import start_periodic, stop_tasks
+from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.health import health_router
 from shared.logging import RequestIdMiddleware, configure_logging
@@ -44,7 +45,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
                 await notifier.stop()
                 log.info("sandbox.stopped")
 
-    app = FastAPI(
+    app = service_app(
         title="Alipay gateway emulator",
         description="Alipay's openapi gateway, offline: cashier, signed answers, notifies, faults.",
         lifespan=lifespan,

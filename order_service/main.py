@@ -7,6 +7,7 @@ shutdown.
 """
 
 from contextlib import asynccontextmanager
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -23,10 +24,12 @@ from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
 from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
+from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.logging import RequestIdMiddleware, configure_logging
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
+WEB_DIR = Path(str(files("order_service.web")))
 
 
 def _lease_seconds(settings: OrderSettings) -> float:
@@ -76,7 +79,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             await app.state.cart.close()
             await engine.dispose()
 
-    app = FastAPI(title="Order service", version="0.1.0", lifespan=lifespan)
+    app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)

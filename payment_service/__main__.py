@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "migrate":
         migrate()
+        print("payment database migrated to head")
     elif args.command == "keygen":
         keygen(args.directory)
     elif asyncio.run(retry_refund(args.order_id)):

@@ -18,6 +18,7 @@ from payment_service.services.runtime import Runtime
 from payment_service.settings import PaymentSettings
 from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
+from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.http import internal_client
 from shared.logging import RequestIdMiddleware, configure_logging
@@ -77,7 +78,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             await engine.dispose()
             log.info("payment_stopped")
 
-    app = FastAPI(title="Payment service", version="0.1.0", lifespan=lifespan)
+    app = service_app(title="Payment service", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     app.include_router(health.router)

@@ -117,6 +117,21 @@ _PROBLEM_RESPONSE = {
 }
 
 
+def problems(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route: each error status it answers, described, as a problem document.
+
+    `problems({404: "`sku_not_found`: no SKU has this id."})`; 422 (a malformed request) and
+    `default` are added to every operation by `_document_problems`.
+    """
+    return {
+        status: {"description": text, **_PROBLEM_RESPONSE} for status, text in described.items()
+    }
+
+
+# Answers of every route that needs a user's token (order service).
+UNAUTHORIZED = {401: "`unauthorized`: no valid bearer token."}
+
+
 def _document_problems(app: FastAPI) -> None:
     """Make /openapi.json tell what the handlers above do: every error is a problem document.
 
@@ -141,6 +156,6 @@ def _document_problems(app: FastAPI) -> None:
 
 
 def _problem_responses(responses: dict) -> None:
-    if "422" in responses:
+    if "422" in responses and PROBLEM_JSON not in responses["422"].get("content", {}):
         responses["422"] = {"description": "The request is malformed.", **_PROBLEM_RESPONSE}
     responses.setdefault("default", {"description": "An error.", **_PROBLEM_RESPONSE})

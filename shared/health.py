@@ -2,7 +2,10 @@
 
 Each service names its readiness checks: async functions of the request that return True when
 their resource answers. A check that returns False or raises makes /readyz a 503 problem
-(code `not_ready`) listing every check's result.
+(code `not_ready`) listing every check's result. A database that answers but was never migrated
+(or not to this code's head) would fail every call with a 500: its check raises
+`SchemaNotMigrated`, and when that is all that is wrong /readyz answers 503
+`schema_not_migrated`, its detail naming the `migrate` command to run.
 """
 
 from collections.abc import Awaitable, Callable
@@ -12,41 +15,71 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.errors import problem_response
+from shared.errors import problem_response, problems
+from shared.migrations import is_at_head, migrate_command
 
 log = structlog.get_logger(__name__)
 
 ReadinessCheck = Callable[[Request], Awaitable[bool]]
 
 
+class SchemaNotMigrated(Exception):
+    """The database answers, but its schema is not at the head of this code's migrations."""
+
+    def __init__(self, section: str):
+        self.command = migrate_command(section)
+        super().__init__(
+            f"The {section} database is not migrated to this version's schema: "
+            f"run `{self.command}`."
+        )
+
+
 def health_router(checks: dict[str, ReadinessCheck] | None = None) -> APIRouter:
     router = APIRouter(tags=["health"])
     checks = checks or {}
 
-    @router.get("/healthz")
+    @router.get("/healthz", summary="The process is up")
     async def healthz() -> dict:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        summary="Everything the service depends on answers: a balancer's health check",
+        responses=problems(
+            {
+                503: "`not_ready`: a dependency does not answer (`checks` says which); "
+                "`schema_not_migrated`: the database is not migrated to this version.",
+            }
+        ),
+    )
     async def readyz(request: Request):
-        results = {name: await _answers(name, check, request) for name, check in checks.items()}
-        if not all(results.values()):
-            failing = ", ".join(name for name, ok in results.items() if not ok)
-            return problem_response(503, "not_ready", f"Not answering: {failing}.", checks=results)
+        results, unmigrated = {}, []
+        for name, check in checks.items():
+            try:
+                results[name] = bool(await check(request))
+            except SchemaNotMigrated as exc:
+                results[name] = False
+                unmigrated.append(str(exc))
+            except Exception as exc:  # any failure means "not ready"; the log says why
+                log.warning("readiness_check_failed", check=name, error=repr(exc))
+                results[name] = False
+        failing = [name for name, ok in results.items() if not ok]
+        if unmigrated and len(unmigrated) == len(failing):
+            detail = " ".join(unmigrated)
+            return problem_response(503, "schema_not_migrated", detail, checks=results)
+        if failing:
+            detail = f"Not answering: {', '.join(failing)}."
+            return problem_response(503, "not_ready", detail, checks=results)
         return {"status": "ready", "checks": results}
 
     return router
 
 
-async def database_answers(engine: AsyncEngine) -> bool:
+async def database_answers(engine: AsyncEngine, migrations: str | None = None) -> bool:
+    """The database answers; with `migrations` (an alembic.ini section: "order", "payment") it
+    must also be at that head, else `SchemaNotMigrated`."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+        if migrations and not await is_at_head(connection, migrations):
+            raise SchemaNotMigrated(migrations)
     return True
-
-
-async def _answers(name: str, check: ReadinessCheck, request: Request) -> bool:
-    try:
-        return bool(await check(request))
-    except Exception as exc:  # any failure means "not ready"; the log says why
-        log.warning("readiness_check_failed", check=name, error=repr(exc))
-        return False

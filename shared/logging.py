@@ -28,23 +28,68 @@ def _add_request_id(logger, method_name, event_dict):
 
 
 def configure_logging(service: str, json: bool = False, level: int = logging.INFO) -> None:
+    """structlog for our own logs; with `json`, uvicorn's loggers (the access log included) go
+    through the same processors and JSON renderer, so every line is one JSON object and an
+    access line carries the request id of the request it reports."""
+
+    def add_service(logger, method_name, event_dict):
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    common = [
+        structlog.contextvars.merge_contextvars,
+        _add_request_id,
+        add_service,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     renderer = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            _add_request_id,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*common, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    structlog.contextvars.bind_contextvars(service=service)
+    if json:
+        _render_uvicorn_logs_as_json(common)
+
+
+def _render_uvicorn_logs_as_json(common: list) -> None:
+    """uvicorn configured its loggers (plain text) before the app started; give them our JSON.
+
+    uvicorn writes the access line while the app sends the response start, inside
+    RequestIdMiddleware's `send`, so the request id is still set for it.
+    """
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*common, structlog.stdlib.add_logger_name, _access_fields],
+        pass_foreign_args=True,  # the record's args, for _access_fields
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+
+
+def _access_fields(logger, method_name, event_dict):
+    """uvicorn.access logs `'%s - "%s %s HTTP/%s" %d'` with (client, method, path, http
+    version, status): keep them as fields, not only inside the message."""
+    args = event_dict.pop("positional_args", None) or ()
+    record = event_dict.get("_record")
+    if record is not None and record.name == "uvicorn.access" and len(args) == 5:
+        client, method, path, http_version, status = args
+        event_dict.update(
+            client=client, method=method, path=path, http_version=http_version, status=status
+        )
+    return event_dict
 
 
 class RequestIdMiddleware:

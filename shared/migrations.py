@@ -1,26 +1,41 @@
 """Alembic for both service databases: the body of each env.py and the `migrate` commands.
 
-alembic.ini has one section per database ([order], [payment]). The URL is never in that file:
-`upgrade_to_head(section, url)` passes it in `config.attributes["database_url"]`, and plain
-`alembic --name order|payment upgrade head` falls back to the service's settings (environment).
+The scripts ship inside the packages (`order_service.migrations`, `payment_service.migrations`;
+in the repo they are migrations/order and migrations/payment, see pyproject.toml), so the
+configuration is made here, in code, and an installed wheel migrates without alembic.ini.
+alembic.ini stays for developers (`alembic --name order|payment ...` from the repo) and names
+the same folders. The URL is never in a file: `upgrade_to_head(section, url)` passes it in
+`config.attributes["database_url"]`, and plain `alembic` falls back to the service's settings.
 """
 
 import asyncio
 from collections.abc import Callable
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import create_engine
 
-ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+# The alembic.ini section (and `alembic --name`) of each database, and the package of its scripts.
+SCRIPT_PACKAGES = {"order": "order_service.migrations", "payment": "payment_service.migrations"}
+
+
+def script_location(section: str) -> Path:
+    """The folder of a database's Alembic scripts, wherever the package is installed."""
+    return Path(str(files(SCRIPT_PACKAGES[section])))
 
 
 def alembic_config(section: str, url: str | None = None) -> Config:
-    config = Config(str(ALEMBIC_INI), ini_section=section)
+    config = Config(ini_section=section)
+    config.set_section_option(section, "script_location", str(script_location(section)))
     if url:
         config.attributes["database_url"] = url
     return config
@@ -29,6 +44,24 @@ def alembic_config(section: str, url: str | None = None) -> Config:
 def upgrade_to_head(section: str, url: str | None = None) -> None:
     """Runs its own event loop: call it from a thread when a loop is already running."""
     command.upgrade(alembic_config(section, url), "head")
+
+
+@cache
+def head_revisions(section: str) -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config(section)).get_heads())
+
+
+def migrate_command(section: str) -> str:
+    """The command that brings a database to head: `python -m order_service migrate`."""
+    return f"python -m {SCRIPT_PACKAGES[section].split('.')[0]} migrate"
+
+
+async def is_at_head(connection: AsyncConnection, section: str) -> bool:
+    """True when the database was migrated to the scripts' head (what /readyz checks)."""
+    current = await connection.run_sync(
+        lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+    )
+    return current == head_revisions(section)
 
 
 def run_env(metadata: MetaData, settings_url: Callable[[], str]) -> None:

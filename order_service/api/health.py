@@ -4,7 +4,7 @@ from shared.health import database_answers, health_router
 
 
 async def _database(request: Request) -> bool:
-    return await database_answers(request.app.state.engine)
+    return await database_answers(request.app.state.engine, migrations="order")
 
 
 async def _redis(request: Request) -> bool:

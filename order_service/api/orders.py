@@ -6,6 +6,7 @@ from order_service.api.deps import CheckoutDep, CurrentUser, PaymentsDep, Sessio
 from order_service.api.schemas import OrderBody, OrderList, OrderOut, PaymentBody, PaymentLinkOut
 from order_service.services import lifecycle, orders_read
 from order_service.services.checkout import OrderRequest
+from shared.errors import UNAUTHORIZED, problems
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 # Order ids are letters and digits (they are Alipay's out_trade_no); anything else, NUL
@@ -16,7 +17,21 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=OrderOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderOut,
+    summary="Place an order, from given items or from the cart's selected items",
+    responses=problems(
+        {
+            **UNAUTHORIZED,
+            400: "`empty_cart`: no items given and none selected in the cart.",
+            404: "`address_not_found` or `sku_not_found`.",
+            409: "`insufficient_stock` (with `sku_id`), or `stock_contention`: retry.",
+            422: "`validation_error`, or `idempotency_key_reused` with another body.",
+        }
+    ),
+)
 async def create_order(
     body: OrderBody,
     response: Response,
@@ -37,19 +52,41 @@ async def create_order(
     return placed.order
 
 
-@router.get("", response_model=OrderList)
+@router.get(
+    "",
+    response_model=OrderList,
+    summary="The caller's orders, newest first",
+    responses=problems(UNAUTHORIZED),
+)
 async def list_orders(user_id: CurrentUser, sessions: SessionsDep):
     async with sessions() as session:
         return {"items": await orders_read.list_orders(session, user_id)}
 
 
-@router.get("/{order_id}", response_model=OrderOut)
+@router.get(
+    "/{order_id}",
+    response_model=OrderOut,
+    summary="One of the caller's orders",
+    responses=problems({**UNAUTHORIZED, 404: "`order_not_found` (or another user's)."}),
+)
 async def get_order(order_id: OrderId, user_id: CurrentUser, sessions: SessionsDep):
     async with sessions() as session:
         return await orders_read.load_order(session, order_id, user_id)
 
 
-@router.post("/{order_id}/payment", response_model=PaymentLinkOut)
+@router.post(
+    "/{order_id}/payment",
+    response_model=PaymentLinkOut,
+    summary="A signed Alipay payment link for an unpaid order",
+    responses=problems(
+        {
+            **UNAUTHORIZED,
+            404: "`order_not_found`.",
+            409: "`order_not_payable`: not unpaid, not paid with Alipay, or past its deadline.",
+            503: "`payment_unavailable`: the payment service cannot be reached.",
+        }
+    ),
+)
 async def create_payment_link(
     order_id: OrderId,
     user_id: CurrentUser,
@@ -61,7 +98,19 @@ async def create_payment_link(
     return {"pay_url": await lifecycle.payment_link(sessions, payments, user_id, order_id, channel)}
 
 
-@router.post("/{order_id}/cancel", response_model=OrderOut)
+@router.post(
+    "/{order_id}/cancel",
+    response_model=OrderOut,
+    summary="Cancel an unpaid order and return its stock",
+    responses=problems(
+        {
+            **UNAUTHORIZED,
+            404: "`order_not_found`.",
+            409: "`order_not_cancelable`: not unpaid, or paid at Alipay meanwhile.",
+            503: "`payment_unavailable`: Alipay's trade could not be confirmed closed.",
+        }
+    ),
+)
 async def cancel_order(
     order_id: OrderId, user_id: CurrentUser, sessions: SessionsDep, payments: PaymentsDep
 ):

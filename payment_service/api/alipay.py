@@ -12,7 +12,18 @@ from payment_service.services.notify import handle_notify
 router = APIRouter(prefix="/alipay", tags=["alipay"])
 
 
-@router.post("/notify", response_class=PlainTextResponse)
+@router.post(
+    "/notify",
+    response_class=PlainTextResponse,
+    summary="Alipay's asynchronous notify of a trade",
+    responses={
+        200: {
+            "description": "`success` once verified and recorded (a repeat too), else `fail`; "
+            "Alipay retries until it reads `success`.",
+            "content": {"text/plain": {"schema": {"type": "string", "enum": ["success", "fail"]}}},
+        }
+    },
+)
 async def notify(request: Request, rt: RuntimeDep) -> PlainTextResponse:
     """Alipay's asynchronous notify: answers exactly `success` or `fail` (text/plain)."""
     body = await _read_limited(request, MAX_BODY_BYTES)
@@ -31,7 +42,17 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.get("/return")
+@router.get(
+    "/return",
+    summary="The buyer's browser back from Alipay, sent on to the storefront",
+    status_code=303,
+    responses={
+        303: {
+            "description": "To PAYMENT_SPA_RESULT_URL with `order_id` and `result=success` when "
+            "the signature holds, `result=invalid` when it does not; never proof of payment."
+        }
+    },
+)
 async def return_page(request: Request, rt: RuntimeDep) -> RedirectResponse:
     """The buyer's browser back from Alipay: a hint for the storefront, never proof of payment."""
     items = request.query_params.multi_items()

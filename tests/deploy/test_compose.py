@@ -218,11 +218,34 @@ def test_the_payment_database_is_created_next_to_the_order_database(services):
 def test_the_image_is_slim_python_and_runs_as_a_plain_user():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.M)
-    assert re.search(r"pip install .*\.", dockerfile)
     users = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert users and users[-1] not in ("root", "0")
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "var"} <= set(ignored)
+
+
+def test_the_image_installs_the_built_wheel_not_the_source_tree():
+    """Only the wheel holds what `pip install .` gives (migrations, storefront): an image made
+    from the source tree could work where the wheel does not (tests/deploy/test_package.py)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.split(r"^FROM ", dockerfile, flags=re.M)[1:]
+    assert len(stages) >= 2, "a build stage and a final stage"
+    build, final = stages[0], stages[-1]
+    assert re.search(r"pip wheel .*--wheel-dir (\S+) \.", build)
+    installs = re.findall(r"pip install (.*)", final)
+    assert installs and all(".whl" in line for line in installs), installs
+    assert not re.search(r"(-e|--editable)\b", " ".join(installs))
+    assert not re.search(r"^COPY (\.|--\S+ \.) ", final, re.M), "the final stage copies the tree"
+    assert re.search(r"^COPY scripts/demo-catalog\.json ", final, re.M)  # compose's load-catalog
+
+
+def test_the_image_has_a_health_check_on_the_default_command():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    (check,) = re.findall(r"^HEALTHCHECK ((?:.*\\\n)*.*)", dockerfile, re.M)
+    cmd = re.search(r"^CMD \[(.*)\]", dockerfile, re.M).group(1)
+    port = re.search(r'"--port", "(\d+)"', cmd).group(1)
+    assert f"127.0.0.1:{port}/healthz" in check
+    assert "--timeout=" in check
 
 
 @pytest.mark.parametrize(

@@ -22,15 +22,21 @@ def free_port() -> int:
 
 
 def run_module(
-    package: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    package: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    python: str = sys.executable,
+    cwd: Path = ROOT,
 ) -> str:
     """`python -m <package> <args>` from the repo root with `env` over ours; its stdout.
 
-    A non-zero exit fails (AssertionError) with everything the command printed.
+    A non-zero exit fails (AssertionError) with everything the command printed. `python` and
+    `cwd` run it with another interpreter from elsewhere (an installed wheel, outside the repo).
     """
     result = subprocess.run(
-        [sys.executable, "-m", package, *args],
-        cwd=ROOT,
+        [python, "-m", package, *args],
+        cwd=cwd,
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
@@ -44,16 +50,31 @@ def run_module(
 
 
 class ServiceProcess:
-    """One `uvicorn <app>` process with its own environment, logging to test-artifacts/logs."""
+    """One `uvicorn <app>` process with its own environment, logging to test-artifacts/logs.
+
+    `python` and `cwd` start it with another interpreter from elsewhere (an installed wheel);
+    `log_level="info"` keeps uvicorn's access log; `workers` > 1 runs that many uvicorn workers.
+    """
 
     def __init__(
-        self, app: str, env: dict[str, str], name: str, port: int | None = None, workers: int = 1
+        self,
+        app: str,
+        env: dict[str, str],
+        name: str,
+        port: int | None = None,
+        python: str = sys.executable,
+        cwd: Path = ROOT,
+        log_level: str = "warning",
+        workers: int = 1,
     ):
         self.app = app
+        self.log_level = log_level
         self.workers = workers
         self.env = env
         self.name = name
         self.port = port or free_port()
+        self.python = python
+        self.cwd = cwd
         self.process: subprocess.Popen | None = None
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"{name}-{self.port}.log"
@@ -67,7 +88,7 @@ class ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
             [
-                sys.executable,
+                self.python,
                 "-m",
                 "uvicorn",
                 self.app,
@@ -76,10 +97,10 @@ class ServiceProcess:
                 "--port",
                 str(self.port),
                 "--log-level",
-                "warning",
+                self.log_level,
                 *(["--workers", str(self.workers)] if self.workers > 1 else []),
             ],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
