@@ -23,6 +23,8 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -157,17 +159,34 @@ class PgBouncer:
 
     def __init__(self, workdir: Path, database: str):
         self.port = free_port()
-        ini = workdir / "pgbouncer.ini"
-        (workdir / "users.txt").write_text(f'"{PG_USER}" ""\n')
+        home = workdir / "pgbouncer"
+        home.mkdir(exist_ok=True)
+        (home / "users.txt").write_text(f'"{PG_USER}" ""\n')
+        ini = home / "pgbouncer.ini"
         ini.write_text(
             f"[databases]\n{database} = host={PG_HOST} port={PG_PORT} dbname={database}\n"
             f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\n"
-            f"auth_type = trust\nauth_file = {workdir}/users.txt\npool_mode = transaction\n"
+            f"auth_type = trust\nauth_file = {home}/users.txt\npool_mode = transaction\n"
             f"default_pool_size = 20\nmax_client_conn = 1000\nunix_socket_dir =\n"
-            f"logfile = {workdir}/pgbouncer.log\npidfile = {workdir}/pgbouncer.pid\n"
+            f"logfile = {home}/pgbouncer.log\n"
         )
-        self.process = subprocess.Popen([require("pgbouncer"), "-q", str(ini)])
-        time.sleep(0.5)
+        command = [require("pgbouncer"), "-q", str(ini)]
+        if os.geteuid() == 0:  # PgBouncer refuses to run as root
+            workdir.chmod(0o755)
+            shutil.chown(home, "postgres")
+            command[1:1] = ["-u", "postgres"]
+        self.process = subprocess.Popen(command)
+        self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        for _ in range(50):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise SystemExit(f"pgbouncer did not start (exit {self.process.poll()})")
 
     def stop(self) -> None:
         self.process.terminate()

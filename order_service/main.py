@@ -46,6 +46,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             resolved.database_url,
             pool_size=resolved.db_pool_size,
             max_overflow=resolved.db_max_overflow,
+            transaction_pooler=resolved.db_transaction_pooler,
         )
         app.state.settings = resolved
         app.state.engine = engine

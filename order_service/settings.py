@@ -23,6 +23,7 @@ class OrderSettings(ServiceSettings):
     payment_timeout_seconds: float = Field(5.0, gt=0)
     db_pool_size: int = Field(10, gt=0)
     db_max_overflow: int = Field(20, ge=0)
+    db_transaction_pooler: bool = False
 
     def secret_fields(self) -> tuple[str, ...]:
         return ("service_auth_secret", "jwt_secret")

@@ -6,6 +6,7 @@ handling and emit BEGIN ourselves (IMMEDIATE, so concurrent writers wait instead
 halfway through a transaction).
 """
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,7 +33,10 @@ def ensure_sqlite_directory(url: str) -> None:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, **kwargs) -> AsyncEngine:
+def create_engine(url: str, *, transaction_pooler: bool = False, **kwargs) -> AsyncEngine:
+    """An engine for `url`; `transaction_pooler` when PostgreSQL is reached through PgBouncer (or
+    another pooler) in transaction mode, where a server connection changes between transactions.
+    """
     if is_sqlite(url):
         # SQLite keeps its own small pool; PostgreSQL's pool sizing does not apply.
         kwargs.pop("pool_size", None)
@@ -44,7 +48,20 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    if transaction_pooler:
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), **_POOLER_CONNECT_ARGS}
     return create_async_engine(url, **kwargs)
+
+
+# Behind a transaction-mode pooler, prepared statements must not outlive their transaction:
+# asyncpg's statement cache off (and SQLAlchemy's over it), and every statement under a unique
+# name, so that two clients sharing a server connection never collide (SQLAlchemy's asyncpg
+# dialect documentation, "Prepared Statement Cache" and PgBouncer).
+_POOLER_CONNECT_ARGS = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4()}__",
+}
 
 
 def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
