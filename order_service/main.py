@@ -19,7 +19,7 @@ from order_service.api.errors import install_domain_errors
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
 from order_service.services.sweeper import sweep_once
-from order_service.services.users import KnownUsers
+from order_service.services.users import Authenticator
 from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
 from shared.background import start_periodic, stop_tasks
@@ -52,7 +52,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.cart = open_cart_store(resolved.redis_url)
-        app.state.known_users = KnownUsers(app.state.sessions)
+        app.state.authenticator = Authenticator(app.state.sessions, resolved.jwt_secret)
         app.state.checkout = Checkout(
             engine,
             app.state.cart,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout
-from order_service.services.users import KnownUsers, user_id_from_token
+from order_service.services.users import Authenticator
 from order_service.settings import OrderSettings
 from order_service.storage.cart import CartStore
 
@@ -39,8 +39,8 @@ async def _checkout(request: Request) -> Checkout:
     return request.app.state.checkout
 
 
-async def _known_users(request: Request) -> KnownUsers:
-    return request.app.state.known_users
+async def _authenticator(request: Request) -> Authenticator:
+    return request.app.state.authenticator
 
 
 SettingsDep = Annotated[OrderSettings, Depends(_settings)]
@@ -55,14 +55,13 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 async def _current_user(
-    settings: SettingsDep,
-    known_users: Annotated[KnownUsers, Depends(_known_users)],
+    authenticator: Annotated[Authenticator, Depends(_authenticator)],
     token: Annotated[str | None, Depends(_bearer)],
 ) -> int:
     if not token:
         raise _unauthorized("Log in first: this route needs a bearer token.")
-    user_id = user_id_from_token(token, settings.jwt_secret)
-    if user_id is None or not await known_users.exists(user_id):
+    user_id = await authenticator.user_id(token)
+    if user_id is None:
         raise _unauthorized("The bearer token is invalid or expired.")
     return user_id
 

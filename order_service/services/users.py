@@ -1,5 +1,6 @@
 """Registration, password login (argon2) and user tokens (JWT, HS256)."""
 
+import time
 from datetime import timedelta
 
 import jwt
@@ -60,36 +61,60 @@ def issue_token(user_id: int, secret: str, ttl_seconds: int) -> str:
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def user_id_from_token(token: str, secret: str) -> int | None:
+def _claims(token: str, secret: str) -> tuple[int, float] | None:
+    """(user id, expiry as a POSIX time) of a valid token, or None."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
         )
-        return int(claims["sub"])
+        return int(claims["sub"]), float(claims["exp"])
     except (jwt.PyJWTError, ValueError):
         return None
 
 
-class KnownUsers:
-    """Whether a token's user exists, asked of the database once per user and process.
+class Authenticator:
+    """The user a bearer token speaks for, with the work done once per token and process.
 
-    Users are never deleted, so a user found once stays found; this takes a query off every
-    authenticated request. Bounded: when full it forgets everyone and starts again.
+    Decoding and verifying a JWT, and asking the database whether its user exists, cost more
+    than the rest of a checkout. A token seen before is remembered until its expiry (the same
+    string carries the same signature and claims); users are never deleted, so a user found
+    once stays found. Both memories are bounded: when full they are emptied and refilled.
     """
 
-    def __init__(self, sessions: async_sessionmaker, capacity: int = 100_000):
+    def __init__(self, sessions: async_sessionmaker, secret: str, capacity: int = 100_000):
         self.sessions = sessions
+        self.secret = secret
         self.capacity = capacity
-        self._found: set[int] = set()
+        self._tokens: dict[str, tuple[int, float]] = {}
+        self._users: set[int] = set()
 
-    async def exists(self, user_id: int) -> bool:
-        if user_id in self._found:
+    async def user_id(self, token: str) -> int | None:
+        known = self._tokens.get(token)
+        if known is None:
+            known = _claims(token, self.secret)
+            if known is None or not await self._exists(known[0]):
+                return None
+            _remember(self._tokens, self.capacity, token, known)
+        user_id, expires = known
+        if expires <= time.time():
+            self._tokens.pop(token, None)
+            return None
+        return user_id
+
+    async def _exists(self, user_id: int) -> bool:
+        if user_id in self._users:
             return True
         async with self.sessions() as session:
             found = await session.scalar(select(users.c.id).where(users.c.id == user_id))
         if found is None:
             return False
-        if len(self._found) >= self.capacity:
-            self._found.clear()
-        self._found.add(user_id)
+        if len(self._users) >= self.capacity:
+            self._users.clear()
+        self._users.add(user_id)
         return True
+
+
+def _remember(memory: dict, capacity: int, key, value) -> None:
+    if len(memory) >= capacity:
+        memory.clear()
+    memory[key] = value

@@ -1,8 +1,10 @@
 """Users, catalog, addresses and cart through HTTP, on PostgreSQL and Redis."""
 
+import asyncio
+
 import pytest
 
-from tests.order_service.conftest import ADDRESS
+from tests.order_service.conftest import ADDRESS, JWT_SECRET
 
 PROBLEM = "application/problem+json"
 
@@ -110,6 +112,21 @@ async def test_expired_token_is_refused(shop):
     )
     response = await shop.client.get("/api/cart", headers={"Authorization": f"Bearer {expired}"})
     assert_problem(response, 401, "unauthorized")
+
+
+async def test_a_token_accepted_before_is_refused_once_it_expires(shop):
+    """Tokens are verified once per process and remembered: the memory must honour expiry."""
+    import time
+
+    import jwt
+
+    buyer = await shop.buyer()
+    expires = int(time.time()) + 2
+    token = jwt.encode({"sub": str(buyer.user_id), "exp": expires}, JWT_SECRET)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await shop.client.get("/api/cart", headers=headers)).status_code == 200
+    await asyncio.sleep(max(0.0, expires + 1 - time.time()))
+    assert_problem(await shop.client.get("/api/cart", headers=headers), 401, "unauthorized")
 
 
 async def test_catalog_pages_and_single_sku(shop):
