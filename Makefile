@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP) services
+	scripts/ensure-bench-tools.sh
 	$(BIN)/python -m bench
 
 clean:
