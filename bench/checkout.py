@@ -1,6 +1,6 @@
 """Checkout under load, quoted against PostgreSQL's own limit measured in the same run.
 
-    python -m bench checkout [--seconds 10] [--only NAME ...] [--json]
+    python -m bench checkout [--seconds 10] [--only NAME ...] [--json] [--markdown]
 
 Cash orders (`POST /api/orders`, explicit items) from `wrk` (bench/lua/orders.lua) against real
 uvicorn processes of the order service on a throwaway PostgreSQL database. Scenarios:
@@ -296,6 +296,24 @@ class Bench:
         )
 
 
+def markdown_table(results: list[Measured]) -> str:
+    """The README's table."""
+    lines = [
+        "| scenario | processes | in flight | orders/s | pgbench tps | ratio | p50 | p99 "
+        "| CPU per order | not 2xx |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in results:
+        tps = f"{m.pgbench_tps:.0f}" if m.pgbench_tps else "–"
+        ratio = f"**{m.ratio:.2f}×**" if m.ratio else "–"
+        lines.append(
+            f"| {m.scenario} | {m.processes} | {m.concurrency} | {m.rate:.0f} | {tps} | {ratio} "
+            f"| {m.p50_ms:.0f} ms | {m.p99_ms:.0f} ms | {m.cpu_ms_per_order:.2f} ms "
+            f"| {sum(m.failures.values()) or 'none'} |"
+        )
+    return "\n".join(lines)
+
+
 def print_line(m: Measured) -> None:
     yardstick = f"{m.pgbench_tps:7.0f}  {m.ratio:5.2f}x" if m.pgbench_tps else f"{'-':>7}  {'-':>6}"
     print(
@@ -332,6 +350,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per run")
     parser.add_argument("--only", nargs="*", default=[], help="scenario names")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument("--markdown", action="store_true", help="also print the README's table")
     args = parser.parse_args()
     if not args.json:
         print(
@@ -342,6 +361,8 @@ def main() -> None:
     results = asyncio.run(measure(args.seconds, args.only, args.json))
     if args.json:
         print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in results], indent=2))
+    if args.markdown:
+        print(markdown_table(results))
     failed = {r.scenario: r.failures for r in results if r.failures}
     if failed:
         raise SystemExit(f"answers that were not 2xx: {failed}; see test-artifacts/logs/bench-*")
