@@ -45,7 +45,12 @@ async def applied_events(stack) -> float:
 
 
 async def spu_sales(stack) -> dict[str, int]:
-    return {row["name"]: row["sales"] for row in await stack.order_sql("SELECT * FROM goods")}
+    """Each goods' sales, as the shop derives them: the sum of its SKUs' sales."""
+    rows = await stack.order_sql(
+        "SELECT g.name, coalesce(sum(s.sales), 0) AS sales FROM goods g"
+        " LEFT JOIN skus s ON s.goods_id = g.id GROUP BY g.name"
+    )
+    return {row["name"]: row["sales"] for row in rows}
 
 
 async def payments_of(stack, order_id: str):

@@ -9,6 +9,7 @@ import asyncio
 import json
 import random
 from dataclasses import replace
+from unittest.mock import ANY
 
 import httpx
 from sqlalchemy import func, select, update
@@ -253,3 +254,21 @@ async def test_a_buyer_who_always_loses_the_race_hears_stock_contention_and_noth
             select(func.count()).select_from(orders).where(orders.c.user_id == buyer.user_id)
         )
     assert mine == 0
+
+
+async def test_a_flash_sale_refuses_nobody_while_stock_lasts(make_shop):
+    """A hundred buyers at once for sixty units on one process: the queue serves them together,
+    so nobody hears stock_contention; exactly sixty are placed, the rest hear insufficient_stock.
+    """
+    shop = await make_shop()
+    (sku,) = await shop.add_skus(60)
+    buyers = [await shop.buyer() for _ in range(100)]
+
+    answers = await asyncio.gather(*(shop.order(b, [(sku, 1)]) for b in buyers))
+
+    codes = sorted(
+        "placed" if r.status_code == 201 else f"{r.status_code} {r.json()['code']}" for r in answers
+    )
+    assert codes == ["409 insufficient_stock"] * 40 + ["placed"] * 60
+    assert await shop.stock(sku) == {"stock": 0, "sales": 60, "goods_id": ANY}
+    await shop.assert_conserved({sku: 60})
