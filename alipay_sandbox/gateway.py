@@ -28,10 +28,16 @@ async def gateway(request: Request) -> Response:
     return await _server_call(request, method, params)
 
 
+def _verify(request: Request, params: dict[str, str]) -> None:
+    app = protocol.check_common(params, request.app.state.apps)
+    protocol.check_cert_sns(params, app)
+    protocol.verify_request(params, app)
+
+
 async def _page_pay(request: Request, method: str, params: dict[str, str]) -> Response:
     sandbox = _sandbox(request)
     try:
-        protocol.verify_request(params, protocol.check_common(params, request.app.state.apps))
+        _verify(request, params)
         link = await sandbox.issue_link(method, params, protocol.charset_of(params))
         link, trade = await sandbox.open_cashier(link.link_id)
     except GatewayError as exc:
@@ -50,14 +56,16 @@ async def _server_call(request: Request, method: str, params: dict[str, str]) ->
     )
     charset = protocol.charset_of(params)
     try:
-        protocol.verify_request(params, protocol.check_common(params, request.app.state.apps))
+        _verify(request, params)
         content = await sandbox.call(method, params)
     except GatewayError as exc:
         content = protocol.error_content(exc)
     except TradeError as exc:
         error = GatewayError("40004", exc.sub_code, exc.sub_msg)
         content = protocol.error_content(error)
-    body = protocol.signed_response(node, content, sandbox.private_key, sign_type, charset)
+    body = protocol.signed_response(
+        node, content, sandbox.private_key, sign_type, charset, request.app.state.alipay_cert_sn
+    )
     return Response(body, media_type=f"application/json;charset={charset}")
 
 

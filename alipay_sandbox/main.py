@@ -27,7 +27,16 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         current = settings or SandboxSettings()
         configure_logging("alipay_sandbox", json=current.log_json)
         private_key, app_public_key = current.keys
-        app.state.apps = {current.app_id: App(current.app_id, app_public_key)}
+        certs = current.certs
+        app.state.apps = {
+            current.app_id: App(
+                current.app_id,
+                app_public_key,
+                certs.app_cert_sn if certs else None,
+                certs.alipay_root_cert_sn if certs else None,
+            )
+        }
+        app.state.alipay_cert_sn = certs.alipay_cert_sn if certs else None
         async with httpx.AsyncClient(timeout=current.notify_timeout_seconds) as client:
             notifier = Notifier(client, private_key, current.notify_scale)
             app.state.sandbox = Sandbox(
@@ -37,7 +46,12 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
             sweeper = start_periodic(
                 "sandbox-expiry", current.expiry_interval_seconds, app.state.sandbox.expire_due
             )
-            log.info("sandbox.started", app_id=current.app_id, public_url=current.public_url)
+            log.info(
+                "sandbox.started",
+                app_id=current.app_id,
+                public_url=current.public_url,
+                mode="certificate" if certs else "key",
+            )
             try:
                 yield
             finally:

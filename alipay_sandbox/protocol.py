@@ -44,6 +44,31 @@ class GatewayError(Exception):
 class App:
     app_id: str
     public_key: object  # rsa.RSAPublicKey
+    # Certificate mode: the SNs every request must carry; None in key mode.
+    app_cert_sn: str | None = None
+    alipay_root_cert_sn: str | None = None
+
+
+def check_cert_sns(params: dict[str, str], app: App) -> None:
+    """Certificate mode: the application's certificate and Alipay's root chain, by SN."""
+    if app.app_cert_sn is None:
+        return
+    if not params.get("app_cert_sn"):
+        raise GatewayError("40001", "isv.missing-app-cert-sn", "缺少应用公钥证书序列号 app_cert_sn")
+    if params["app_cert_sn"] != app.app_cert_sn:
+        raise GatewayError(
+            "40002", "isv.app-cert-not-exist", "应用公钥证书不存在: app_cert_sn does not match"
+        )
+    if not params.get("alipay_root_cert_sn"):
+        raise GatewayError(
+            "40001", "isv.missing-alipay-root-cert-sn", "缺少支付宝根证书序列号 alipay_root_cert_sn"
+        )
+    if params["alipay_root_cert_sn"] != app.alipay_root_cert_sn:
+        raise GatewayError(
+            "40002",
+            "isv.invalid-alipay-root-cert-sn",
+            "支付宝根证书序列号无效: alipay_root_cert_sn does not match alipayRootCert.crt",
+        )
 
 
 def read_params(query: str, body: bytes) -> dict[str, str]:
@@ -125,15 +150,24 @@ def response_node(method: str) -> str:
     return method.replace(".", "_") + "_response"
 
 
-def signed_response(node: str, content: dict, private_key, sign_type: str, charset: str) -> bytes:
-    """Serialise the inner object once, sign exactly that text, emit the node then `sign` (§7.3).
+def signed_response(
+    node: str,
+    content: dict,
+    private_key,
+    sign_type: str,
+    charset: str,
+    alipay_cert_sn: str | None = None,
+) -> bytes:
+    """Serialise the inner object once, sign exactly that text, emit the node then `sign` (§7.3);
+    in certificate mode `alipay_cert_sn` (the certificate of the signing key) between them.
 
     Values are kept free of braces so that brace-counting clients (python-alipay-sdk) cut the
     same substring.
     """
     inner = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     signature = sign_bytes(inner.encode(charset), private_key, sign_type)
-    return f'{{"{node}":{inner},"sign":"{signature}"}}'.encode(charset)
+    cert = f',"alipay_cert_sn":"{alipay_cert_sn}"' if alipay_cert_sn else ""
+    return f'{{"{node}":{inner}{cert},"sign":"{signature}"}}'.encode(charset)
 
 
 def error_content(error: GatewayError, extra: dict | None = None) -> dict:

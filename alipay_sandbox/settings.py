@@ -1,15 +1,57 @@
 """The emulator's settings (SANDBOX_*), and the keys they name, loaded once at start-up."""
 
+from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import structlog
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.alipay_cert import (
+    ALIPAY_CERT_FILE,
+    ALIPAY_KEY_FILE,
+    APP_CERT_FILE,
+    ROOT_CERT_FILE,
+    cert_sn,
+    load_certificate,
+    load_certificates,
+    root_cert_sn,
+    rsa_public_key,
+)
 from shared.alipay_sign import generate_key_pair, load_private_key, load_public_key
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SandboxCerts:
+    """What certificate mode needs, from the folder `make-certs` wrote."""
+
+    alipay_private_key: object
+    app_public_key: object
+    app_cert_sn: str  # expected in every request
+    alipay_root_cert_sn: str  # expected in every request
+    alipay_cert_sn: str  # sent with every response
+
+    @classmethod
+    def load(cls, directory: str) -> "SandboxCerts":
+        folder = Path(directory)
+        app = load_certificate(str(folder / APP_CERT_FILE), APP_CERT_FILE)
+        alipay = load_certificate(str(folder / ALIPAY_CERT_FILE), ALIPAY_CERT_FILE)
+        private_key = load_private_key(str(folder / ALIPAY_KEY_FILE))
+        if private_key.public_key().public_numbers() != rsa_public_key(alipay).public_numbers():
+            raise ValueError(f"{ALIPAY_KEY_FILE} is not the key of {ALIPAY_CERT_FILE}")
+        return cls(
+            alipay_private_key=private_key,
+            app_public_key=rsa_public_key(app, APP_CERT_FILE),
+            app_cert_sn=cert_sn(app),
+            alipay_root_cert_sn=root_cert_sn(
+                load_certificates(str(folder / ROOT_CERT_FILE), ROOT_CERT_FILE)
+            ),
+            alipay_cert_sn=cert_sn(alipay),
+        )
 
 
 class SandboxSettings(ServiceSettings):
@@ -23,13 +65,22 @@ class SandboxSettings(ServiceSettings):
     notify_timeout_seconds: float = Field(10.0, gt=0)
     expiry_interval_seconds: float = Field(1.0, gt=0)
     public_url: str = "http://127.0.0.1:8002"
+    # Certificate mode: the folder `make-certs` wrote (its keys and certificates replace
+    # private_key and app_public_key).
+    cert_dir: str | None = None
 
     def secret_fields(self) -> tuple[str, ...]:
-        return ("private_key", "app_public_key")
+        return () if self.cert_dir else ("private_key", "app_public_key")
+
+    @cached_property
+    def certs(self) -> SandboxCerts | None:
+        return SandboxCerts.load(self.cert_dir) if self.cert_dir else None
 
     @cached_property
     def keys(self):
         """(Alipay private key, merchant public key). In development missing keys are made up."""
+        if self.certs:
+            return self.certs.alipay_private_key, self.certs.app_public_key
         private_key, app_public_key = self.private_key, self.app_public_key
         if private_key is None:
             private_pem, public_pem = generate_key_pair()

@@ -35,6 +35,9 @@ def alipay_client(settings: PaymentSettings) -> AlipayClient:
             gateway_url=settings.alipay_gateway_url,
             sign_type=settings.alipay_sign_type,
             timeout_seconds=settings.alipay_timeout_seconds,
+            app_cert=settings.alipay_app_cert,
+            alipay_cert=settings.alipay_public_cert,
+            root_cert=settings.alipay_root_cert,
         )
     )
 
@@ -62,6 +65,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             "payment_started",
             gateway=current.alipay_gateway_url,
             sign_type=current.alipay_sign_type,
+            mode="certificate" if client.certs else "key",
         )
         tasks = [
             start_periodic("payment-relay", current.relay_interval_seconds, lambda: relay_once(rt)),

@@ -47,6 +47,9 @@ class PaymentSettings(ServiceSettings):
         "RSA2", validation_alias=AliasChoices("ALIPAY_SIGN_TYPE")
     )
     alipay_seller_id: str = Field("", validation_alias=AliasChoices("ALIPAY_SELLER_ID"))
+    alipay_app_cert: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_CERT"))
+    alipay_public_cert: str = Field("", validation_alias=AliasChoices("ALIPAY_PUBLIC_CERT"))
+    alipay_root_cert: str = Field("", validation_alias=AliasChoices("ALIPAY_ROOT_CERT"))
     alipay_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("ALIPAY_TIMEOUT_SECONDS")
     )

@@ -3,6 +3,8 @@
 from payment_service.alipay.client import AlipayClient, AlipayConfig
 from payment_service.alipay.errors import (
     AlipayBusinessError,
+    AlipayCertificateMismatch,
+    AlipayConfigurationError,
     AlipayError,
     AlipayGatewayError,
     AlipaySystemError,
@@ -13,6 +15,8 @@ from payment_service.alipay.errors import (
 
 __all__ = [
     "AlipayBusinessError",
+    "AlipayCertificateMismatch",
+    "AlipayConfigurationError",
     "AlipayClient",
     "AlipayConfig",
     "AlipayError",

@@ -16,7 +16,12 @@ import httpx
 import structlog
 
 from payment_service.alipay import params as fmt
-from payment_service.alipay.errors import AlipayGatewayError, business_error
+from payment_service.alipay.errors import (
+    AlipayCertificateMismatch,
+    AlipayGatewayError,
+    business_error,
+)
+from shared.alipay_cert import CertMode, same_key
 from shared.alipay_sign import (
     NOTIFY_EXCLUDED,
     KeyLoadError,
@@ -44,6 +49,15 @@ class AlipayConfig:
     gateway_url: str
     sign_type: str = "RSA2"
     timeout_seconds: float = 10.0
+    # Certificate mode (all three, or none): the application's public-key certificate,
+    # Alipay's public-key certificate and Alipay's root certificate chain (PEM text or paths).
+    app_cert: str = ""
+    alipay_cert: str = ""
+    root_cert: str = ""
+
+    @property
+    def cert_mode(self) -> bool:
+        return bool(self.app_cert or self.alipay_cert or self.root_cert)
 
 
 class AlipayClient:
@@ -54,7 +68,23 @@ class AlipayClient:
             raise KeyLoadError("ALIPAY_APP_ID is not set")
         self.config = config
         self.private_key = _load("ALIPAY_APP_PRIVATE_KEY", load_private_key, config.app_private_key)
-        self.public_key = _load("ALIPAY_PUBLIC_KEY", load_public_key, config.alipay_public_key)
+        self.certs: CertMode | None = None
+        self.cert_params: dict[str, str] = {}
+        if config.cert_mode:
+            self.certs = _cert_mode(config)
+            if not same_key(self.certs.app_public_key, self.private_key.public_key()):
+                raise KeyLoadError(
+                    "ALIPAY_APP_CERT does not certify the key of ALIPAY_APP_PRIVATE_KEY: give the "
+                    "certificate Alipay issued for this application's key (appCertPublicKey_…crt)"
+                )
+            # Alipay's key comes from its certificate; ALIPAY_PUBLIC_KEY is not used.
+            self.public_key = self.certs.alipay_public_key
+            self.cert_params = {
+                "app_cert_sn": self.certs.app_cert_sn,
+                "alipay_root_cert_sn": self.certs.alipay_root_cert_sn,
+            }
+        else:
+            self.public_key = _load("ALIPAY_PUBLIC_KEY", load_public_key, config.alipay_public_key)
         self.http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(config.timeout_seconds, connect=min(config.timeout_seconds, 3.0))
         )
@@ -76,6 +106,7 @@ class AlipayClient:
             "timestamp": fmt.alipay_time(now or datetime.now(UTC)),
             "version": "1.0",
             "biz_content": fmt.biz_content(biz),
+            **self.cert_params,
             **{key: value for key, value in extra.items() if value},
         }
         request["sign"] = sign_params(request, self.private_key, self.config.sign_type, CHARSET)
@@ -174,6 +205,7 @@ class AlipayClient:
         content = extract_response_content(text, node)
         if not signature or content is None:
             raise AlipayGatewayError(f"{method}: unsigned or malformed response: {text[:300]}")
+        self._check_cert_sn(envelope, method)
         if not verify_bytes(
             content.encode(CHARSET), signature, self.public_key, self.config.sign_type
         ):
@@ -182,6 +214,40 @@ class AlipayClient:
         if not isinstance(result, dict):
             raise AlipayGatewayError(f"{method}: response node is not an object")
         return result
+
+    def _check_cert_sn(self, envelope: dict, method: str) -> None:
+        """In certificate mode, the response names the Alipay certificate whose key signed it."""
+        given = envelope.get("alipay_cert_sn")
+        if self.certs is None or not given or given == self.certs.alipay_cert_sn:
+            return
+        raise AlipayCertificateMismatch(
+            f"{method}: Alipay signed this response with its certificate SN {given}, but "
+            f"ALIPAY_PUBLIC_CERT is SN {self.certs.alipay_cert_sn}: Alipay has rotated its "
+            "certificate. Download the new Alipay public-key certificate "
+            "(alipayCertPublicKey_RSA2.crt) from the open platform console (or with "
+            f"alipay.open.app.alipaycert.download, alipay_cert_sn={given}), check it against "
+            "alipayRootCert.crt, point ALIPAY_PUBLIC_CERT at it and restart.",
+            given=given,
+            expected=self.certs.alipay_cert_sn,
+        )
+
+
+def _cert_mode(config: AlipayConfig) -> CertMode:
+    missing = [
+        name
+        for name, value in (
+            ("ALIPAY_APP_CERT", config.app_cert),
+            ("ALIPAY_PUBLIC_CERT", config.alipay_cert),
+            ("ALIPAY_ROOT_CERT", config.root_cert),
+        )
+        if not value
+    ]
+    if missing:
+        raise KeyLoadError(
+            "certificate mode needs ALIPAY_APP_CERT, ALIPAY_PUBLIC_CERT and ALIPAY_ROOT_CERT; "
+            f"missing: {', '.join(missing)}"
+        )
+    return CertMode(config.app_cert, config.alipay_cert, config.root_cert)
 
 
 def _load(name: str, loader, source: str):

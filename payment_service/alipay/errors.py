@@ -14,6 +14,22 @@ class AlipayGatewayError(AlipayError):
     """Transport failure, or a response without a valid signature: the outcome is unknown."""
 
 
+class AlipayConfigurationError(AlipayError):
+    """Our configuration is wrong (a key, an app id, a certificate): retrying cannot help.
+
+    Final and loud: a person must fix the settings. The message says what to change.
+    """
+
+
+class AlipayCertificateMismatch(AlipayConfigurationError):
+    """A response signed with another Alipay certificate than ALIPAY_PUBLIC_CERT (rotation)."""
+
+    def __init__(self, message: str, given: str, expected: str):
+        super().__init__(message)
+        self.given = given
+        self.expected = expected
+
+
 class AlipayBusinessError(AlipayError):
     """A signed answer with code != 10000 (code, msg, sub_code, sub_msg as Alipay sent them)."""
 
