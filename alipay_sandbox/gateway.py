@@ -59,6 +59,11 @@ async def _server_call(request: Request, method: str, params: dict[str, str]) ->
         _verify(request, params)
         content = await sandbox.call(method, params)
     except GatewayError as exc:
+        if exc.code != "40004":
+            # gateway-level errors (20000, 40001, 40002) come back unsigned, as Alipay's do
+            return Response(
+                protocol.unsigned_node(node, exc), media_type=f"application/json;charset={charset}"
+            )
         content = protocol.error_content(exc)
     except TradeError as exc:
         error = GatewayError("40004", exc.sub_code, exc.sub_msg)

@@ -180,6 +180,11 @@ def error_content(error: GatewayError, extra: dict | None = None) -> dict:
     return content | (extra or {})
 
 
+def unsigned_node(node: str, error: GatewayError) -> bytes:
+    """A gateway-level refusal (bad signature, unknown app id, ...): the node, no `sign`."""
+    return json.dumps({node: error_content(error)}, ensure_ascii=False).encode()
+
+
 def unsigned_error(error: GatewayError) -> bytes:
     """For a request whose method is unknown: Alipay's `error_response`, without a signature."""
     return json.dumps({"error_response": error_content(error)}, ensure_ascii=False).encode()

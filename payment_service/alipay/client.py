@@ -20,6 +20,7 @@ from payment_service.alipay.errors import (
     AlipayCertificateMismatch,
     AlipayGatewayError,
     business_error,
+    gateway_level_error,
 )
 from shared.alipay_cert import CertMode, same_key
 from shared.alipay_sign import (
@@ -203,8 +204,8 @@ class AlipayClient:
         node = fmt.response_node(method)
         signature = envelope.get("sign") if isinstance(envelope, dict) else None
         content = extract_response_content(text, node)
-        if not signature or content is None:
-            raise AlipayGatewayError(f"{method}: unsigned or malformed response: {text[:300]}")
+        if not signature or content is None or "error_response" in envelope:
+            raise self._unsigned(envelope, node, method, text)
         self._check_cert_sn(envelope, method)
         if not verify_bytes(
             content.encode(CHARSET), signature, self.public_key, self.config.sign_type
@@ -214,6 +215,20 @@ class AlipayClient:
         if not isinstance(result, dict):
             raise AlipayGatewayError(f"{method}: response node is not an object")
         return result
+
+    @staticmethod
+    def _unsigned(envelope, node: str, method: str, text: str) -> Exception:
+        """Gateway-level errors come back unsigned (§7.2): classify them, trusting no success."""
+        inner = (
+            envelope.get(node) or envelope.get("error_response")
+            if isinstance(envelope, dict)
+            else None
+        )
+        if isinstance(inner, dict) and inner.get("code") not in (None, "10000"):
+            error = gateway_level_error(method, inner)
+            log.error("alipay_unsigned_error", method=method, error=str(error))
+            return error
+        return AlipayGatewayError(f"{method}: unsigned or malformed response: {text[:300]}")
 
     def _check_cert_sn(self, envelope: dict, method: str) -> None:
         """In certificate mode, the response names the Alipay certificate whose key signed it."""

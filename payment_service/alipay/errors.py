@@ -76,6 +76,50 @@ class InvalidSignature(AlipayBusinessError):
     sub_code_matches = ("isv.invalid-signature",)
 
 
+class SellerBalanceNotEnough(AlipayBusinessError):
+    """The merchant's balance cannot cover a refund: top up, then retry the same request."""
+
+    sub_code_matches = ("ACQ.SELLER_BALANCE_NOT_ENOUGH",)
+
+
+# Gateway-level codes (Alipay's public error codes): 20000 is Alipay's own trouble (retry);
+# 20001 (tokens), 40001 (missing arguments), 40002 (invalid arguments: signature, app id,
+# timestamp, certificate SNs) and 40006 (permissions) are our configuration: final.
+CONFIGURATION_CODES = ("20001", "40001", "40002", "40006")
+
+
+def gateway_level_error(method: str, node: dict) -> AlipayError:
+    """An answer Alipay did not sign (the node, or `error_response`), classified.
+
+    Configuration errors are final (AlipayConfigurationError, with Alipay's sub_code); Alipay's
+    own trouble is retried (AlipaySystemError); anything else is unknown (AlipayGatewayError).
+    """
+    code = str(node.get("code", ""))
+    sub_code = str(node.get("sub_code", ""))
+    sub_msg = str(node.get("sub_msg", ""))
+    text = f"{method}: Alipay answered {code} {node.get('msg', '')}: {sub_code} {sub_msg}".strip()
+    if code in CONFIGURATION_CODES:
+        hint = _HINTS.get(sub_code, "check the ALIPAY_* settings against the console")
+        error = AlipayConfigurationError(f"{text} ({hint})")
+        error.code, error.sub_code, error.sub_msg = code, sub_code, sub_msg
+        return error
+    if code == "20000":
+        return AlipaySystemError(code, str(node.get("msg", "")), sub_code, sub_msg, node)
+    return AlipayGatewayError(f"{text} (unsigned, outcome unknown)")
+
+
+_HINTS = {
+    "isv.invalid-signature": "ALIPAY_APP_PRIVATE_KEY does not match the application public key "
+    "(or certificate) set in Alipay's console",
+    "isv.invalid-app-id": "ALIPAY_APP_ID is not an application of this gateway (sandbox ids "
+    "belong to the sandbox gateway)",
+    "isv.invalid-timestamp": "this server's clock or time zone is off (timestamps are Beijing "
+    "time)",
+    "isv.app-cert-not-exist": "ALIPAY_APP_CERT is not the application certificate Alipay holds",
+    "isv.invalid-alipay-root-cert-sn": "ALIPAY_ROOT_CERT is not Alipay's current root chain",
+}
+
+
 _BY_SUB_CODE = {
     sub_code: cls
     for cls in (
@@ -86,6 +130,7 @@ _BY_SUB_CODE = {
         DiscordantRepeatRequest,
         AlipaySystemError,
         InvalidSignature,
+        SellerBalanceNotEnough,
     )
     for sub_code in cls.sub_code_matches
 }

@@ -8,7 +8,12 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from payment_service import metrics
-from payment_service.alipay import AlipayError, TradeNotExist, TradeStatusError
+from payment_service.alipay import (
+    AlipayConfigurationError,
+    AlipayError,
+    TradeNotExist,
+    TradeStatusError,
+)
 from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import payments as states
 from payment_service.services.runtime import Runtime
@@ -107,6 +112,11 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
         return states.CLOSED
     try:
         at_alipay = await _close_at_alipay(rt, payment)
+    except AlipayConfigurationError as exc:
+        log.error("alipay_misconfigured", order_id=order_id, error=str(exc))
+        raise Problem(
+            502, "alipay_misconfigured", f"Alipay refuses our configuration: {exc}"
+        ) from exc
     except AlipayError as exc:
         raise Problem(503, "alipay_unavailable", f"Alipay could not be asked: {exc}") from exc
     if at_alipay == states.PAID:

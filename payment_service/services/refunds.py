@@ -14,10 +14,11 @@ import structlog
 from payment_service import metrics
 from payment_service.alipay import (
     AlipayBusinessError,
+    AlipayConfigurationError,
     AlipayError,
     AlipaySystemError,
-    InvalidSignature,
 )
+from payment_service.alipay.errors import SellerBalanceNotEnough
 from payment_service.domain import payments as states
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
@@ -34,14 +35,20 @@ class RefundRefused(Exception):
 
 
 def refused_for_good(exc: AlipayError) -> bool:
-    """A signed refusal that asking again will not change. Alipay's system errors say "retry",
-    and a refused request signature is our configuration, fixed without touching the refund."""
+    """A refusal that asking again will not change: a signed business refusal, or our own
+    configuration (a key, the app id, a certificate; loud, for a person to fix and then
+    `retry-refund`). Alipay's system errors say "retry", and ACQ.SELLER_BALANCE_NOT_ENOUGH means
+    "top up, then retry with the same out_request_no": both retried with the relay's backoff."""
+    if isinstance(exc, AlipayConfigurationError):
+        return True
     return isinstance(exc, AlipayBusinessError) and not isinstance(
-        exc, AlipaySystemError | InvalidSignature
+        exc, AlipaySystemError | SellerBalanceNotEnough
     )
 
 
-def refusal_reason(exc: AlipayBusinessError) -> str:
+def refusal_reason(exc: AlipayError) -> str:
+    if isinstance(exc, AlipayConfigurationError):
+        return f"configuration: {exc}"
     if exc.sub_code:
         return f"{exc.sub_code} {exc.sub_msg}".strip()
     return f"{exc.code} {exc.msg}".strip()
@@ -66,6 +73,13 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
         except AlipayError as exc:
             if refused_for_good(exc):
                 await _record_refusal(rt, payment, refund, exc)
+            if isinstance(exc, SellerBalanceNotEnough):
+                log.warning(
+                    "refund_waits_for_balance",
+                    out_trade_no=payment["out_trade_no"],
+                    amount=str(refund["amount"]),
+                    hint="top up the Alipay account; the refund is retried with backoff",
+                )
             raise
         metrics.REFUNDS.labels(result="succeeded").inc()
     async with rt.sessions.begin() as session:
@@ -78,7 +92,7 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
     )
 
 
-async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayBusinessError) -> None:
+async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayError) -> None:
     reason = refusal_reason(exc)
     async with rt.sessions.begin() as session:
         await records.fail_refund(session, refund, reason)
@@ -88,10 +102,10 @@ async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayBusinessError
         out_trade_no=payment["out_trade_no"],
         out_request_no=refund["out_request_no"],
         amount=str(refund["amount"]),
-        sub_code=exc.sub_code,
-        sub_msg=exc.sub_msg,
-        code=exc.code,
-        msg=exc.msg,
+        sub_code=getattr(exc, "sub_code", ""),
+        sub_msg=getattr(exc, "sub_msg", ""),
+        code=getattr(exc, "code", ""),
+        error=str(exc),
     )
     raise RefundRefused(reason) from exc
 

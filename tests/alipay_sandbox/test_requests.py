@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from alipay.exceptions import AliPayException
 
 from shared.alipay_sign import (
     extract_response_content,
@@ -63,16 +64,22 @@ def test_a_bad_signature_shows_the_error_page_with_the_rebuilt_string(emulator, 
     assert "sign_type=RSA2&amp;timestamp=2024-01-02 03:04:06&amp;version=1.0" in page.text
 
 
-def test_a_request_signed_with_another_key_is_refused_in_the_envelope(emulator, keys, receiver):
+def test_a_request_signed_with_another_key_is_refused_unsigned(emulator, keys, receiver):
+    """Gateway-level errors come back without `sign`, as Alipay's do; the SDK raises on them."""
     stranger = make_merchant(emulator, keys, receiver, app_private_pem=keys["pems"]["alipay"][0])
-    result = stranger.api_alipay_trade_query(out_trade_no="X1")  # signed answer, SDK-verified
-    assert result["code"] == "40002"
-    assert result["sub_code"] == "isv.invalid-signature"
+    with pytest.raises(AliPayException) as raised:
+        stranger.api_alipay_trade_query(out_trade_no="X1")
+    body = json.loads(str(raised.value).split("message:", 1)[1])
+    assert "sign" not in body
+    assert body["alipay_trade_query_response"]["code"] == "40002"
+    assert body["alipay_trade_query_response"]["sub_code"] == "isv.invalid-signature"
 
 
 def test_an_unknown_app_is_invalid_app_id(emulator, keys, receiver):
     other = make_merchant(emulator, keys, receiver, appid="2016000000000000")
-    result = other.api_alipay_trade_query(out_trade_no="X1")
+    with pytest.raises(AliPayException) as raised:
+        other.api_alipay_trade_query(out_trade_no="X1")
+    result = json.loads(str(raised.value).split("message:", 1)[1])["alipay_trade_query_response"]
     assert result["code"] == "40002"
     assert result["sub_code"] == "isv.invalid-app-id"
     page = httpx.get(other.page_pay_url(subject="s", out_trade_no="X1", total_amount="1.00"))
@@ -169,6 +176,7 @@ def test_bad_common_parameters(emulator, keys, change, sub_code):
     }
     answer = gateway(emulator, params)
     assert answer.status_code == 200
+    assert "sign" not in answer.json()  # a gateway-level error is not signed
     body = answer.json()["alipay_trade_query_response"]
     assert body["sub_code"] == sub_code
 

@@ -8,7 +8,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from payment_service.alipay import AlipayClient, AlipayConfig, AlipayGatewayError
+from payment_service.alipay import (
+    AlipayClient,
+    AlipayConfig,
+    AlipayConfigurationError,
+    AlipayGatewayError,
+    AlipaySystemError,
+)
 from payment_service.alipay.errors import (
     AlipayBusinessError,
     TradeNotExist,
@@ -210,8 +216,19 @@ def test_response_signature_is_checked_over_the_exact_raw_substring():
     # a duplicated key outside the signed node cannot smuggle data in (fzlee#69)
     forged = body[:-1] + ',"alipay_trade_query_response":{"trade_status":"TRADE_SUCCESS"}}'
     assert ours.verified_response(forged.encode(), "alipay.trade.query")["code"] == "10000"
+    with pytest.raises(AlipayConfigurationError, match="isv.invalid-app-id.*ALIPAY_APP_ID"):
+        ours.verified_response(
+            b'{"error_response":{"code":"40002","sub_code":"isv.invalid-app-id"}}',
+            "alipay.trade.query",
+        )
+    with pytest.raises(AlipaySystemError):  # unsigned 20000: Alipay's trouble, retried
+        ours.verified_response(
+            b'{"alipay_trade_query_response":{"code":"20000","sub_code":"isp.unknow-error"}}',
+            "alipay.trade.query",
+        )
     for bad in (
-        b'{"error_response":{"code":"40002","sub_code":"isv.invalid-app-id"}}',
+        b'{"error_response":{"code":"99999","sub_code":"who.knows"}}',
+        b'{"alipay_trade_query_response":{"code":"10000","trade_status":"TRADE_SUCCESS"}}',
         b"<html>502</html>",
         body.replace(signature, base64.b64encode(b"x" * 256).decode()).encode(),
     ):

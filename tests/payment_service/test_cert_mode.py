@@ -12,6 +12,7 @@ from payment_service.alipay import (
     AlipayCertificateMismatch,
     AlipayClient,
     AlipayConfig,
+    AlipayConfigurationError,
     TradeNotExist,
 )
 from shared.alipay_sign import KeyLoadError
@@ -163,3 +164,27 @@ def test_start_up_errors_name_what_is_wrong(certs, tmp_path):
         AlipayClient(
             cert_config(certs, gateway, app_private_key=str(tmp_path / "app_private_key.pem"))
         )
+
+
+async def test_gateway_level_refusals_are_configuration_errors(certs, cert_sandbox, tmp_path):
+    """Unsigned 40001/40002 from the gateway are final and name what to fix, never "retry"."""
+    run_module("payment_service", "keygen", str(tmp_path))
+    wrong_app = AlipayClient(cert_config(certs, f"{cert_sandbox.url}/gateway.do", app_id="20161"))
+    try:
+        with pytest.raises(AlipayConfigurationError, match="isv.invalid-app-id.*ALIPAY_APP_ID"):
+            await wrong_app.query("AnyTrade2")
+    finally:
+        await wrong_app.aclose()
+    key_mode = AlipayClient(
+        AlipayConfig(
+            app_id=APP_ID,
+            app_private_key=str(certs / "app_private_key.pem"),
+            alipay_public_key=str(tmp_path / "app_public_key.pem"),
+            gateway_url=f"{cert_sandbox.url}/gateway.do",
+        )
+    )
+    try:  # a key-mode request to a certificate-mode application
+        with pytest.raises(AlipayConfigurationError, match="isv.missing-app-cert-sn"):
+            await key_mode.query("AnyTrade3")
+    finally:
+        await key_mode.aclose()

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from payment_service.alipay import AlipayGatewayError
-from payment_service.alipay.errors import business_error
+from payment_service.alipay.errors import business_error, gateway_level_error
 from payment_service.main import alipay_client
 from payment_service.services.refunds import RefundNotConfirmed, refused_for_good
 from payment_service.settings import PaymentSettings
@@ -119,10 +119,15 @@ async def test_retry_refund_says_so_when_there_is_no_failed_refund(stack):
         (business_error({"code": "40004", "sub_code": "ACQ.TRADE_HAS_FINISHED"}), True),
         (business_error({"code": "40004", "sub_code": "ACQ.TRADE_STATUS_ERROR"}), True),
         (business_error({"code": "20000", "sub_code": "ACQ.SYSTEM_ERROR"}), False),
-        (business_error({"code": "40002", "sub_code": "isv.invalid-signature"}), False),
+        (business_error({"code": "40002", "sub_code": "isv.invalid-signature"}), True),
+        (business_error({"code": "40004", "sub_code": "ACQ.SELLER_BALANCE_NOT_ENOUGH"}), False),
+        (gateway_level_error("m", {"code": "40002", "sub_code": "isv.invalid-signature"}), True),
+        (gateway_level_error("m", {"code": "40002", "sub_code": "isv.invalid-app-id"}), True),
+        (gateway_level_error("m", {"code": "20000", "sub_code": "isp.unknow-error"}), False),
+        (gateway_level_error("m", {"code": "12345"}), False),
         (AlipayGatewayError("gateway unreachable"), False),
         (RefundNotConfirmed("refund not confirmed"), False),
     ],
 )
-def test_only_a_signed_refusal_stops_the_retries(error, for_good):
+def test_refusals_and_configuration_errors_stop_the_retries(error, for_good):
     assert refused_for_good(error) is for_good
