@@ -1,6 +1,7 @@
 """Routes for tests and scripts: pay as a buyer, inspect a trade, inject faults."""
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from alipay_sandbox.faults import Fault
 from alipay_sandbox.service import Sandbox
@@ -65,3 +66,12 @@ async def clear_faults(request: Request, out_trade_no: str | None = None) -> dic
     async with sandbox.lock:
         sandbox.faults.clear(out_trade_no)
         return _faults(sandbox)
+
+
+@router.get("/sandbox/bills/{token}.zip")
+async def download_bill(token: str, request: Request) -> Response:
+    """The zip behind a `bill_download_url` (Alipay's are short-lived links on its file host)."""
+    body = _sandbox(request).bills.get(token)
+    if body is None:
+        raise Problem(404, "bill_not_found", "unknown or expired bill link")
+    return Response(body, media_type="application/zip")

@@ -15,6 +15,7 @@ SERVER_METHODS = (
     "alipay.trade.close",
     "alipay.trade.refund",
     "alipay.trade.fastpay.refund.query",
+    "alipay.data.dataservice.bill.downloadurl.query",
 )
 CHARSETS = ("utf-8", "gbk", "gb2312")
 SIGN_TYPES = ("RSA2", "RSA")

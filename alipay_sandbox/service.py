@@ -7,6 +7,8 @@ notifier after the change.
 import asyncio
 import secrets
 from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import structlog
@@ -26,6 +28,7 @@ from alipay_sandbox.trades import (
     TradeError,
     require_open,
 )
+from shared.alipay_bill import REFUND, TRADE, BillRow, write_bill
 from shared.alipay_sign import sign_params
 
 log = structlog.get_logger(__name__)
@@ -50,6 +53,7 @@ class Sandbox:
         self.book = TradeBook()
         self.notifies: dict[str, list[Notify]] = {}  # out_trade_no -> notifies sent
         self.lock = asyncio.Lock()
+        self.bills: dict[str, bytes] = {}  # download token -> zip
 
     # --- the buyer's side -------------------------------------------------------------------
 
@@ -174,6 +178,8 @@ class Sandbox:
         """The content of a server API answer; TradeError or GatewayError for a refusal."""
         try:
             data = biz.parse(params.get("biz_content"))
+            if method == "alipay.data.dataservice.bill.downloadurl.query":
+                return await self._bill_url(data)
             out_trade_no = biz.out_trade_no(data, required=False)
             trade_no = data.get("trade_no") or None
             if not out_trade_no and not trade_no:
@@ -221,6 +227,26 @@ class Sandbox:
             raise biz.BizError("out_request_no is missing")
         return messages.refund_query_content(trade, trade.refund_by_request(out_request_no))
 
+    # --- the daily bill -------------------------------------------------------------------
+
+    async def _bill_url(self, data: dict) -> dict:
+        """A day's trade bill (any day, today's included, unlike Alipay), for its own trades."""
+        if data.get("bill_type") != "trade":
+            raise GatewayError("40004", "isp.bill_type_not_support", "账单类型不支持: use trade")
+        try:
+            day = date.fromisoformat(str(data.get("bill_date")))
+        except ValueError:
+            raise GatewayError("40004", "isv.invalid-bill-date", "账单日期格式不正确") from None
+        async with self.lock:
+            rows = bill_rows(self.book, day)
+            token = secrets.token_urlsafe(16)
+            self.bills[token] = write_bill(self.seller_id + "0156", day, rows, clock.now())
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "bill_download_url": f"{self.public_url}/sandbox/bills/{token}.zip",
+        }
+
     # --- the test view --------------------------------------------------------------------
 
     async def view(self, out_trade_no: str) -> dict | None:
@@ -265,6 +291,58 @@ def trade_view(link: Link, trade: Trade | None, notifies: list[Notify]) -> dict:
         "notifies": [notify.view() for notify in notifies],
     }
     return view
+
+
+FEE_RATE = Decimal("0.006")  # Alipay's usual 0.6 % on online payments
+
+
+def _fee(amount: Decimal) -> Decimal:
+    return (amount * FEE_RATE).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def bill_rows(book, day: date) -> list[BillRow]:
+    """Payments and refunds of a Beijing day, as the bill's 交易 and 退款 lines, fees included."""
+
+    def on_day(moment) -> bool:
+        return moment is not None and moment.astimezone(clock.BEIJING).date() == day
+
+    def stamp(moment) -> str:
+        return moment.astimezone(clock.BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+    rows = []
+    for trade in book.trades.values():
+        if on_day(trade.gmt_payment):
+            rows.append(
+                BillRow(
+                    trade.trade_no,
+                    trade.out_trade_no,
+                    TRADE,
+                    trade.link.order.subject,
+                    stamp(trade.gmt_create),
+                    stamp(trade.gmt_payment),
+                    trade.total_amount,
+                    trade.total_amount,
+                    "",
+                    -_fee(trade.total_amount),
+                )
+            )
+        for refund in trade.refunds:
+            if on_day(refund.gmt_refund):
+                rows.append(
+                    BillRow(
+                        trade.trade_no,
+                        trade.out_trade_no,
+                        REFUND,
+                        trade.link.order.subject,
+                        stamp(trade.gmt_create),
+                        stamp(refund.gmt_refund),
+                        trade.total_amount,
+                        -refund.refund_amount,
+                        refund.out_request_no,
+                        _fee(refund.refund_amount),
+                    )
+                )
+    return rows
 
 
 def add_query(url: str, params: dict[str, str], charset: str) -> str:

@@ -1,8 +1,10 @@
-"""`python -m payment_service migrate` | `keygen DIR` | `retry-refund ORDER_ID`."""
+"""`python -m payment_service migrate` | `keygen DIR` | `retry-refund ORDER_ID` |
+`reconcile-bill YYYY-MM-DD`."""
 
 import argparse
 import asyncio
 import sys
+from datetime import date
 from pathlib import Path
 
 from payment_service.services.refunds import retry_refused_refund
@@ -33,6 +35,26 @@ async def retry_refund(order_id: str) -> bool:
         return await retry_refused_refund(sessions, order_id)
 
 
+async def reconcile_bill_command(day) -> int:
+    import structlog
+
+    from payment_service.main import alipay_client
+    from payment_service.services.bill import BillRuntime, json_lines, reconcile_bill
+
+    # stdout carries the mismatches as JSON lines only; logs go to stderr
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    settings = PaymentSettings()
+    client = alipay_client(settings)
+    try:
+        async with one_shot_sessions(settings.database_url) as sessions:
+            found = await reconcile_bill(BillRuntime(alipay=client, sessions=sessions), day)
+    finally:
+        await client.aclose()
+    sys.stdout.write(json_lines(day, found))
+    print(f"bill of {day}: {len(found)} mismatch(es)", file=sys.stderr)
+    return 1 if found else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m payment_service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -43,7 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         "retry-refund", help="ask Alipay again for a refund it refused (status failed)"
     )
     retry_parser.add_argument("order_id", metavar="ORDER_ID")
+    bill_parser = commands.add_parser(
+        "reconcile-bill",
+        help="compare Alipay's trade bill of a day with the payment records; exit 1 on mismatches",
+    )
+    bill_parser.add_argument("day", metavar="YYYY-MM-DD", type=date.fromisoformat)
     args = parser.parse_args(argv)
+    if args.command == "reconcile-bill":
+        return asyncio.run(reconcile_bill_command(args.day))
     if args.command == "migrate":
         migrate()
         print("payment database migrated to head")

@@ -14,3 +14,8 @@ OUTBOX_PENDING = Gauge(
     "payment_outbox_pending",
     "Outbox events not yet delivered, as the last relay round counted them",
 )
+BILL_MISMATCHES = Counter(
+    "payment_bill_mismatches_total",
+    "Differences between Alipay's daily trade bill and our records, by kind",
+    ["kind"],
+)

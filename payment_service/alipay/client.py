@@ -173,6 +173,11 @@ class AlipayClient:
         biz = {"out_trade_no": out_trade_no, "out_request_no": out_request_no}
         return await self.call("alipay.trade.fastpay.refund.query", biz)
 
+    async def bill_download_url(self, day) -> dict:
+        """The day's trade bill: a short-lived `bill_download_url` to a zip of GBK CSV files."""
+        biz = {"bill_type": "trade", "bill_date": day.isoformat()}
+        return await self.call("alipay.data.dataservice.bill.downloadurl.query", biz)
+
     async def call(self, method: str, biz: dict) -> dict:
         """POST a signed request; the verified inner response, or a typed exception."""
         request = self.signed_params(method, biz)

@@ -109,3 +109,21 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text()),
     sa.Index("ix_outbox_due", "next_attempt_at", postgresql_where=sa.text("delivered_at IS NULL")),
 )
+
+# What the daily reconciliation with Alipay's trade bill found (reconcile-bill).
+bill_mismatches = sa.Table(
+    "bill_mismatches",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("bill_date", sa.Date(), nullable=False),
+    # not_recorded | not_paid_here | missing_from_bill | amount_differs | refund_not_recorded
+    # | refund_differs | refund_missing_from_bill
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("out_trade_no", sa.String(64), nullable=False),
+    sa.Column("out_request_no", sa.String(64)),
+    sa.Column("bill_amount", MONEY),
+    sa.Column("recorded_amount", MONEY),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("found_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_bill_mismatches_bill_date", "bill_date"),
+)

@@ -1,0 +1,73 @@
+"""The daily bill's mismatches (table bill_mismatches) and the payments a day's bill covers."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payment_service.storage.tables import bill_mismatches, payments, refunds, utcnow
+
+
+async def payments_for(session: AsyncSession, out_trade_nos: list[str]) -> dict[str, dict]:
+    found = {}
+    for start in range(0, len(out_trade_nos), 500):
+        chunk = out_trade_nos[start : start + 500]
+        rows = await session.execute(sa.select(payments).where(payments.c.out_trade_no.in_(chunk)))
+        found.update({row.out_trade_no: dict(row._mapping) for row in rows})
+    return found
+
+
+async def paid_between(session: AsyncSession, start: datetime, end: datetime) -> list[dict]:
+    """Payments recorded as paid (refunded ones included) whose payment falls in [start, end)."""
+    rows = await session.execute(
+        sa.select(payments).where(
+            payments.c.paid_at >= start,
+            payments.c.paid_at < end,
+            payments.c.status.in_(("paid", "refunded")),
+        )
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def refunds_of(session: AsyncSession, payment_ids: list[int]) -> dict[str, dict]:
+    """Succeeded refunds by out_request_no."""
+    if not payment_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(refunds).where(
+            refunds.c.payment_id.in_(payment_ids), refunds.c.status == "succeeded"
+        )
+    )
+    return {row.out_request_no: dict(row._mapping) for row in rows}
+
+
+async def replace_mismatches(session: AsyncSession, day: date, found: list[dict]) -> None:
+    """A day's reconciliation replaces that day's earlier findings (running it again is safe)."""
+    await session.execute(sa.delete(bill_mismatches).where(bill_mismatches.c.bill_date == day))
+    if found:
+        now = utcnow()
+        await session.execute(
+            sa.insert(bill_mismatches),
+            [
+                {
+                    "bill_date": day,
+                    "kind": item["kind"],
+                    "out_trade_no": item["out_trade_no"],
+                    "out_request_no": item.get("out_request_no"),
+                    "bill_amount": item.get("bill_amount"),
+                    "recorded_amount": item.get("recorded_amount"),
+                    "detail": item["detail"],
+                    "found_at": now,
+                }
+                for item in found
+            ],
+        )
+
+
+async def mismatches_of(session: AsyncSession, day: date) -> list[dict]:
+    rows = await session.execute(
+        sa.select(bill_mismatches)
+        .where(bill_mismatches.c.bill_date == day)
+        .order_by(bill_mismatches.c.id)
+    )
+    return [dict(row._mapping) for row in rows]
