@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
-from order_service.api import addresses, auth, cart, catalog, health, internal, orders
+from order_service.api import addresses, admin, auth, cart, catalog, health, internal, orders
 from order_service.api.errors import install_domain_errors
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
@@ -85,7 +85,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     install_domain_errors(app)
-    for module in (health, auth, catalog, addresses, cart, orders, internal):
+    for module in (health, auth, catalog, addresses, cart, orders, admin, internal):
         app.include_router(module.router)
     app.mount("/metrics", make_asgi_app())
     if WEB_DIR.is_dir():

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout
-from order_service.services.users import Authenticator
+from order_service.services.users import Authenticator, ensure_admin
 from order_service.settings import OrderSettings
 from order_service.storage.cart import CartStore
 
@@ -67,3 +67,11 @@ async def _current_user(
 
 
 CurrentUser = Annotated[int, Depends(_current_user)]
+
+
+async def _current_admin(user_id: CurrentUser, sessions: SessionsDep) -> int:
+    await ensure_admin(sessions, user_id)
+    return user_id
+
+
+CurrentAdmin = Annotated[int, Depends(_current_admin)]

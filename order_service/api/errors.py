@@ -6,10 +6,12 @@ from order_service.domain.errors import (
     Conflict,
     DomainError,
     EmptyCart,
+    Forbidden,
     IdempotencyKeyReused,
     InvalidCredentials,
     NotFound,
     PaymentUnavailable,
+    Unprocessable,
 )
 from shared.errors import problem_response
 
@@ -18,6 +20,8 @@ _STATUS = [
     (Conflict, 409),
     (EmptyCart, 400),
     (IdempotencyKeyReused, 422),
+    (Unprocessable, 422),
+    (Forbidden, 403),
     (InvalidCredentials, 401),
     (PaymentUnavailable, 503),
 ]

@@ -1,10 +1,19 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from order_service.api.deps import CheckoutDep, CurrentUser, PaymentsDep, SessionsDep
-from order_service.api.schemas import OrderBody, OrderList, OrderOut, PaymentBody, PaymentLinkOut
-from order_service.services import lifecycle, orders_read
+from order_service.api.schemas import (
+    MAX_DB_ID,
+    CommentsBody,
+    OrderBody,
+    OrderList,
+    OrderOut,
+    PaymentBody,
+    PaymentLinkOut,
+)
+from order_service.domain.states import OrderStatus
+from order_service.services import fulfilment, lifecycle, orders_read
 from order_service.services.checkout import OrderRequest
 from shared.errors import UNAUTHORIZED, problems
 
@@ -55,12 +64,20 @@ async def create_order(
 @router.get(
     "",
     response_model=OrderList,
-    summary="The caller's orders, newest first",
+    summary="The caller's orders, newest first, a page at a time",
     responses=problems(UNAUTHORIZED),
 )
-async def list_orders(user_id: CurrentUser, sessions: SessionsDep):
+async def list_orders(
+    user_id: CurrentUser,
+    sessions: SessionsDep,
+    status: OrderStatus | None = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+):
     async with sessions() as session:
-        return {"items": await orders_read.list_orders(session, user_id)}
+        return await orders_read.list_orders(
+            session, user_id, status.value if status else None, offset, limit
+        )
 
 
 @router.get(
@@ -115,3 +132,39 @@ async def cancel_order(
     order_id: OrderId, user_id: CurrentUser, sessions: SessionsDep, payments: PaymentsDep
 ):
     return await lifecycle.cancel_by_user(sessions, payments, user_id, order_id)
+
+
+@router.post(
+    "/{order_id}/receive",
+    response_model=OrderOut,
+    summary="Confirm the goods arrived: unreceived → uncomment",
+    responses=problems(
+        {
+            **UNAUTHORIZED,
+            404: "`order_not_found`.",
+            409: "`order_not_receivable`: it is not shipped and awaiting receipt.",
+        }
+    ),
+)
+async def receive_order(order_id: OrderId, user_id: CurrentUser, sessions: SessionsDep):
+    return await fulfilment.receive(sessions, user_id, order_id)
+
+
+@router.post(
+    "/{order_id}/comments",
+    response_model=OrderOut,
+    summary="Score and comment each item of a received order: uncomment → finished",
+    responses=problems(
+        {
+            **UNAUTHORIZED,
+            404: "`order_not_found`.",
+            409: "`order_not_commentable`: it is not received, or already commented.",
+            422: "`validation_error`, or `comments_do_not_match_lines`: one per item, no more.",
+        }
+    ),
+)
+async def comment_order(
+    order_id: OrderId, body: CommentsBody, user_id: CurrentUser, sessions: SessionsDep
+):
+    items = [item.model_dump() for item in body.items]
+    return await fulfilment.comment(sessions, user_id, order_id, items)

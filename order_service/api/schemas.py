@@ -1,7 +1,8 @@
 """Request and response bodies of the public API."""
 
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
@@ -116,6 +117,25 @@ class OrderItemOut(BaseModel):
     price: Money
 
 
+class ShipmentOut(BaseModel):
+    carrier: str
+    tracking_no: str
+    shipped_at: datetime
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    amount: Money
+    reason: str
+    status: Literal["pending", "succeeded", "failed"]
+    error: str | None = None
+    created_at: datetime
+
+
+class RefundList(BaseModel):
+    items: list[RefundOut]
+
+
 class OrderOut(BaseModel):
     order_id: str
     status: str
@@ -130,10 +150,59 @@ class OrderOut(BaseModel):
     paid_at: datetime | None
     canceled_at: datetime | None
     cancel_reason: str | None
+    refunded_amount: Money
+    shipment: ShipmentOut | None
+    received_at: datetime | None
+    refunds: list[RefundOut]
 
 
 class OrderList(BaseModel):
     items: list[OrderOut]
+    total: int
+
+
+class AdminOrderOut(OrderOut):
+    user_id: int
+    username: str | None
+    address: AddressOut | None
+
+
+class AdminOrderList(BaseModel):
+    items: list[AdminOrderOut]
+    total: int
+
+
+class ShipBody(Strict):
+    carrier: StrictStr = Field(min_length=1, max_length=50, pattern=SINGLE_LINE)
+    tracking_no: StrictStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+class CommentItemBody(Strict):
+    sku_id: StrictInt = Field(gt=0, le=MAX_DB_ID)
+    score: StrictInt = Field(ge=1, le=5)
+    comment: StrictStr = Field("", max_length=1000)
+
+
+class CommentsBody(Strict):
+    items: list[CommentItemBody] = Field(min_length=1, max_length=100)
+
+
+class RefundBody(Strict):
+    amount: Annotated[Money, Field(ge=Decimal("0.01"), le=Decimal("100000000"))]
+    reason: StrictStr = Field(min_length=1, max_length=256, pattern=SINGLE_LINE)
+
+
+class SkuCreateBody(Strict):
+    name: StrictStr = Field(min_length=1, max_length=100, pattern=SINGLE_LINE)
+    price: Annotated[Money, Field(ge=Decimal("0"), le=Decimal("99999999.99"))]
+    stock: StrictInt = Field(ge=0, le=MAX_DB_ID)
+    goods: StrictStr | None = Field(None, min_length=1, max_length=100, pattern=SINGLE_LINE)
+
+
+class SkuPatchBody(Strict):
+    name: StrictStr | None = Field(None, min_length=1, max_length=100, pattern=SINGLE_LINE)
+    price: Annotated[Money, Field(ge=Decimal("0"), le=Decimal("99999999.99"))] | None = None
+    stock_delta: StrictInt | None = Field(None, ge=-MAX_DB_ID, le=MAX_DB_ID)
 
 
 class PaymentBody(Strict):

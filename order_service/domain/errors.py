@@ -42,6 +42,18 @@ class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
 
 
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class Unprocessable(DomainError):
+    """A well-formed request the rules refuse (422), e.g. comments that do not match the lines."""
+
+    def __init__(self, code: str, detail: str, **extra):
+        super().__init__(detail, **extra)
+        self.code = code
+
+
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
 

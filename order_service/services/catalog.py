@@ -6,7 +6,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from order_service.domain.errors import NotFound
+from order_service.domain.errors import InsufficientStock, NotFound
+from order_service.storage.stock import adjust_stock
 from order_service.storage.tables import goods, skus
 from shared.money import Money
 
@@ -61,7 +62,7 @@ async def _goods_id(session: AsyncSession, name: str) -> int:
     return await session.scalar(insert(goods).values(name=name).returning(goods.c.id))
 
 
-async def _upsert(session: AsyncSession, entry: CatalogEntry) -> str:
+async def _upsert(session: AsyncSession, entry: CatalogEntry, set_stock: bool = False) -> str:
     existing = None
     if entry.id is None:  # without an id, a sku of the same name is updated (re-runnable file)
         found = (await session.execute(select(skus.c.id).where(skus.c.name == entry.name))).all()
@@ -73,6 +74,8 @@ async def _upsert(session: AsyncSession, entry: CatalogEntry) -> str:
         ).first()
     values = {"name": entry.name, "price": entry.price, "stock": entry.stock}
     if existing is not None:
+        if not set_stock:  # live stock moves with every order: a file must not overwrite it
+            del values["stock"]
         if entry.goods:
             values["goods_id"] = await _goods_id(session, entry.goods)
         await session.execute(update(skus).where(skus.c.id == entry.id).values(**values))
@@ -84,12 +87,17 @@ async def _upsert(session: AsyncSession, entry: CatalogEntry) -> str:
     return "created"
 
 
-async def load_catalog(sessions: async_sessionmaker, entries: list[CatalogEntry]) -> dict[str, int]:
-    """Creates or updates every entry in one transaction: a bad file changes nothing."""
+async def load_catalog(
+    sessions: async_sessionmaker, entries: list[CatalogEntry], set_stock: bool = False
+) -> dict[str, int]:
+    """Creates or updates every entry in one transaction: a bad file changes nothing.
+
+    The stock of a SKU that exists is left as it is (orders move it) unless `set_stock`.
+    """
     counts = {"created": 0, "updated": 0}
     async with sessions() as session, session.begin():
         for entry in entries:
-            counts[await _upsert(session, entry)] += 1
+            counts[await _upsert(session, entry, set_stock)] += 1
         if session.bind.dialect.name == "postgresql":
             # Explicit ids do not advance the sequence; move it past them for later inserts.
             await session.execute(
@@ -99,3 +107,38 @@ async def load_catalog(sessions: async_sessionmaker, entries: list[CatalogEntry]
                 )
             )
     return counts
+
+
+async def create_sku(
+    sessions: async_sessionmaker, name: str, price, stock: int, goods_name: str | None
+) -> dict:
+    """A new SKU, of the named goods (made when new) or of a goods of its own name."""
+    async with sessions() as session, session.begin():
+        goods_id = await _goods_id(session, goods_name or name)
+        sku_id = await session.scalar(
+            insert(skus)
+            .values(goods_id=goods_id, name=name, price=price, stock=stock, sales=0)
+            .returning(skus.c.id)
+        )
+    return await get_sku(sessions, sku_id)
+
+
+async def update_sku(
+    sessions: async_sessionmaker,
+    sku_id: int,
+    name: str | None = None,
+    price=None,
+    stock_delta: int | None = None,
+) -> dict:
+    """Name and price set; stock moved by a delta, atomically, never below zero (409)."""
+    async with sessions() as session, session.begin():
+        exists = await session.scalar(select(skus.c.id).where(skus.c.id == sku_id))
+        if exists is None:
+            raise NotFound("sku_not_found", f"There is no sku {sku_id}.", sku_id=sku_id)
+        values = {"name": name, "price": price}
+        values = {key: value for key, value in values.items() if value is not None}
+        if values:
+            await session.execute(update(skus).where(skus.c.id == sku_id).values(**values))
+        if stock_delta and not await adjust_stock(session, sku_id, stock_delta):
+            raise InsufficientStock(sku_id)
+    return await get_sku(sessions, sku_id)

@@ -1,6 +1,6 @@
 """After checkout: the payment link, paid events, cancellation by the user and by expiry.
 
-Every status change is a guarded `UPDATE orders ... WHERE status = 'unpaid'`, so of two racing
+Every status change is a guarded transition (`storage/orders.transition`), so of two racing
 changes (a paid event and a cancel, two sweeper replicas, a user's double click) exactly one
 applies. Calls to the payment service happen outside any database transaction.
 """
@@ -24,12 +24,12 @@ from order_service.domain.states import (
 )
 from order_service.services.orders_read import find_order, load_order, not_found
 from order_service.storage.database import now_utc
+from order_service.storage.orders import transition
 from order_service.storage.stock import return_stock
 from order_service.storage.tables import order_lines, orders
 from shared.money import to_money
 
 log = structlog.get_logger(__name__)
-UNPAID = OrderStatus.UNPAID.value
 
 
 async def payment_link(
@@ -71,12 +71,14 @@ async def apply_payment_event(
 async def _mark_paid(
     session: AsyncSession, order_id: str, paid_at: datetime, trade_no: str | None
 ) -> bool:
-    result = await session.execute(
-        update(orders)
-        .where(orders.c.order_id == order_id, orders.c.status == UNPAID)
-        .values(status=OrderStatus.UNSENT.value, paid_at=paid_at, trade_no=trade_no)
+    return await transition(
+        session,
+        order_id,
+        OrderStatus.UNPAID,
+        OrderStatus.UNSENT,
+        paid_at=paid_at,
+        trade_no=trade_no,
     )
-    return result.rowcount == 1
 
 
 async def _after_missed_transition(
@@ -141,20 +143,24 @@ async def cancel_or_mark_paid(
 async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str) -> CancelOutcome:
     """Guarded cancel; returns stock and SKU/SPU sales in the same transaction."""
     async with sessions() as session, session.begin():
-        result = await session.execute(
-            update(orders)
-            .where(orders.c.order_id == order_id, orders.c.status == UNPAID)
-            .values(status=OrderStatus.CANCELED.value, canceled_at=now_utc(), cancel_reason=reason)
+        canceled = await transition(
+            session,
+            order_id,
+            OrderStatus.UNPAID,
+            OrderStatus.CANCELED,
+            canceled_at=now_utc(),
+            cancel_reason=reason,
         )
-        if result.rowcount != 1:
+        if not canceled:
             return CancelOutcome.NOT_UNPAID
-        await _return_stock(session, order_id)
+        await return_order_stock(session, order_id)
     metrics.ORDERS_CANCELED.labels(reason).inc()
     log.info("order_canceled", order_id=order_id, reason=reason)
     return CancelOutcome.CANCELED
 
 
-async def _return_stock(session: AsyncSession, order_id: str) -> None:
+async def return_order_stock(session: AsyncSession, order_id: str) -> None:
+    """Every unit of the order back to stock (and out of sales), in the caller's transaction."""
     lines = await session.execute(
         select(order_lines.c.sku_id, order_lines.c.count).where(order_lines.c.order_id == order_id)
     )

@@ -6,12 +6,12 @@ from datetime import timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from order_service.domain.errors import Conflict, InvalidCredentials
+from order_service.domain.errors import Conflict, Forbidden, InvalidCredentials
 from order_service.storage.database import now_utc
 from order_service.storage.tables import users
 
@@ -33,6 +33,38 @@ async def register(sessions: async_sessionmaker, username: str, password: str) -
     except IntegrityError:
         raise Conflict("username_taken", f"The username {username!r} is taken.") from None
     return {"id": user_id, "username": username}
+
+
+async def create_admin(sessions: async_sessionmaker, username: str, ask_password) -> str:
+    """Make `username` an admin: `promoted` (an existing user keeps its password) or `created`.
+
+    `ask_password()` is called only for a new user; no password raises ValueError.
+    """
+    async with sessions() as session, session.begin():
+        promoted = await session.execute(
+            update(users).where(users.c.username == username).values(is_admin=True)
+        )
+    if promoted.rowcount == 1:
+        return "promoted"
+    password = ask_password()
+    if not password:
+        raise ValueError("a new admin needs a password (ORDER_ADMIN_PASSWORD or standard input)")
+    password_hash = await run_in_threadpool(_hasher.hash, password)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(users).values(
+                username=username, password_hash=password_hash, created_at=now_utc(), is_admin=True
+            )
+        )
+    return "created"
+
+
+async def ensure_admin(sessions: async_sessionmaker, user_id: int) -> None:
+    """Admin rights are read on every back-office request, so a promotion counts at once."""
+    async with sessions() as session:
+        admin = await session.scalar(select(users.c.is_admin).where(users.c.id == user_id))
+    if not admin:
+        raise Forbidden("Only the shop's admins may use the back office.")
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -1,6 +1,7 @@
 """The one place that reads and writes SKU stock: taking it (checkout), giving it back (cancel,
-expiry) and SKU sales, which move with it. A goods' (SPU's) sales are the sum of its SKUs' sales
-(`goods_sales`), read when asked for instead of kept in a row that every order would lock.
+expiry, a full refund before shipping), the merchant's adjustments, and SKU sales, which move
+with it. A goods' (SPU's) sales are the sum of its SKUs' sales (`goods_sales`), read when asked
+for instead of kept in a row that every order would lock.
 
 Lock order: every function here touches SKU rows in ascending id order, so two transactions that
 share SKUs never wait on each other in a cycle. Callers pass counts in any order.
@@ -77,6 +78,20 @@ async def return_stock(executor: Executor, counts: dict[int, int]) -> None:
             .where(skus.c.id == sku_id)
             .values(stock=skus.c.stock + counts[sku_id], sales=skus.c.sales - counts[sku_id])
         )
+
+
+async def adjust_stock(executor: Executor, sku_id: int, delta: int) -> bool:
+    """The merchant adds (or, negative, takes away) units: one atomic, guarded increment.
+
+    `stock = stock + :delta WHERE stock + :delta >= 0`, so it composes with racing checkouts
+    (no lost update) and never goes below zero; False when there were not enough units.
+    """
+    result = await executor.execute(
+        update(skus)
+        .where(skus.c.id == sku_id, skus.c.stock + delta >= 0)
+        .values(stock=skus.c.stock + delta)
+    )
+    return result.rowcount == 1
 
 
 async def goods_sales(executor: Executor, goods_id: int) -> int:

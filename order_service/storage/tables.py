@@ -1,6 +1,7 @@
 """The order database, as SQLAlchemy Core tables (the migrations are the source of truth)."""
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -22,6 +23,8 @@ users = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # made by `python -m order_service create-admin`: may use /api/admin/
+    Column("is_admin", Boolean, nullable=False, server_default="false"),
 )
 
 addresses = Table(
@@ -79,10 +82,27 @@ orders = Table(
     Column("cancel_reason", String(20), nullable=True),
     # The expiry sweeper leases an order while it asks the payment service to close it.
     Column("sweep_lease_until", DateTime(timezone=True), nullable=True),
+    # what the payment service reports refunded (events carry the cumulative amount)
+    Column("refunded_amount", Numeric(12, 2), nullable=False, server_default="0"),
+    Column("carrier", String(50), nullable=True),
+    Column("tracking_no", String(64), nullable=True),
+    Column("shipped_at", DateTime(timezone=True), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(
+        "status IN ('unpaid', 'unsent', 'unreceived', 'uncomment', 'finished', 'canceled',"
+        " 'refunded')",
+        name="orders_status_known",
+    ),
+    CheckConstraint(
+        "refunded_amount >= 0 AND refunded_amount <= total_amount",
+        name="orders_refund_within_total",
+    ),
 )
 
 Index("orders_user_created", orders.c.user_id, orders.c.created_at)
 Index("orders_status_deadline", orders.c.status, orders.c.pay_deadline)
+Index("orders_created", orders.c.created_at)
 
 order_lines = Table(
     "order_lines",
@@ -106,4 +126,34 @@ idempotency_keys = Table(
     Column("request_digest", String(64), nullable=False),
     Column("order_id", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One comment per line of an order (the buyer's score and words), written when it is finished.
+order_comments = Table(
+    "order_comments",
+    metadata,
+    Column("order_id", String(64), ForeignKey("orders.order_id"), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("comment", String(1000), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("score BETWEEN 1 AND 5", name="order_comments_score_range"),
+)
+
+# The order service's copy of its orders' refunds; the payment service makes them at Alipay and
+# owns them, its events keep this copy current. refund_id is the refund's out_request_no.
+order_refunds = Table(
+    "order_refunds",
+    metadata,
+    Column("refund_id", String(64), primary_key=True),
+    Column("order_id", String(64), ForeignKey("orders.order_id"), nullable=False, index=True),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("reason", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", String(1000), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(
+        "status IN ('pending', 'succeeded', 'failed')", name="order_refunds_status_known"
+    ),
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from order_service.__main__ import migrate
 from order_service.main import create_app
@@ -136,6 +136,15 @@ class Shop:
         address = await client.post("/api/addresses", json=ADDRESS, headers=headers)
         assert address.status_code == 201, address.text
         return Buyer(username, user_id, token, address.json()["id"])
+
+    async def admin(self, client: httpx.AsyncClient | None = None) -> Buyer:
+        """A merchant admin (as `create-admin` makes one) with a token, and an address."""
+        buyer = await self.buyer(client)
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(users).where(users.c.id == buyer.user_id).values(is_admin=True)
+            )
+        return buyer
 
     async def add_skus(self, *stocks: int, price: str = "12.50", goods_name: str | None = None):
         """New SKUs with the given stocks (sharing one SPU when goods_name is set); their ids."""

@@ -14,8 +14,11 @@ from order_service.domain.states import (
     PayMethod,
     can_move,
     ensure_cancelable,
+    ensure_move,
     ensure_payable,
+    ensure_refundable,
     initial_status,
+    refund_returns_stock,
 )
 
 
@@ -93,3 +96,47 @@ def test_the_state_machine_moves_forward_only():
     assert not can_move(OrderStatus.CANCELED, OrderStatus.UNSENT)
     assert not can_move(OrderStatus.UNSENT, OrderStatus.CANCELED)
     assert not can_move(OrderStatus.FINISHED, OrderStatus.CANCELED)
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "code"),
+    [
+        ("unpaid", "unreceived", "order_not_shippable"),
+        ("unreceived", "unreceived", "order_not_shippable"),
+        ("unsent", "uncomment", "order_not_receivable"),
+        ("unreceived", "finished", "order_not_commentable"),
+        ("unreceived", "refunded", "order_not_refundable"),
+        ("refunded", "unreceived", "order_not_shippable"),
+    ],
+)
+def test_each_refused_move_names_its_code(current, target, code):
+    with pytest.raises(InvalidTransition) as caught:
+        ensure_move(current, target)
+    assert caught.value.code == code and caught.value.extra["order_status"] == current
+
+
+def test_shipping_receipt_comments_and_full_refund_are_moves():
+    for current, target in [
+        ("unsent", "unreceived"),
+        ("unreceived", "uncomment"),
+        ("uncomment", "finished"),
+        ("unsent", "refunded"),
+    ]:
+        ensure_move(current, target)
+
+
+def test_only_a_full_refund_of_an_unshipped_order_returns_stock():
+    total = Decimal("30.00")
+    assert refund_returns_stock("unsent", Decimal("30.00"), total)
+    assert not refund_returns_stock("unsent", Decimal("29.99"), total)
+    assert not refund_returns_stock("unreceived", Decimal("30.00"), total)
+    assert not refund_returns_stock("refunded", Decimal("30.00"), total)
+
+
+def test_only_orders_paid_online_are_refundable():
+    ensure_refundable("unsent", "alipay")
+    ensure_refundable("finished", "alipay")
+    for status, method in [("unpaid", "alipay"), ("canceled", "alipay"), ("unsent", "cash")]:
+        with pytest.raises(InvalidTransition) as caught:
+            ensure_refundable(status, method)
+        assert caught.value.code == "order_not_refundable"

@@ -81,7 +81,10 @@ async def test_insufficient_stock_names_the_sku_and_changes_nothing(shop):
     problem = assert_problem(await shop.order(buyer, [(a, 2), (b, 2)]), 409, "insufficient_stock")
     assert problem["sku_id"] == b
     assert (await shop.stock(a))["stock"] == 5 and (await shop.stock(b))["stock"] == 1
-    assert (await shop.client.get("/api/orders", headers=buyer.headers)).json() == {"items": []}
+    assert (await shop.client.get("/api/orders", headers=buyer.headers)).json() == {
+        "items": [],
+        "total": 0,
+    }
 
 
 async def test_insufficient_stock_from_the_cart_keeps_the_cart(shop):
@@ -129,7 +132,10 @@ async def test_malformed_order_bodies_are_422_and_change_nothing(shop, body):
     response = await shop.client.post("/api/orders", json=body, headers=buyer.headers)
     problem = assert_problem(response, 422, "validation_error")
     assert problem["errors"] and all("field" in e and "message" in e for e in problem["errors"])
-    assert (await shop.client.get("/api/orders", headers=buyer.headers)).json() == {"items": []}
+    assert (await shop.client.get("/api/orders", headers=buyer.headers)).json() == {
+        "items": [],
+        "total": 0,
+    }
 
 
 async def test_not_json_is_422(shop):

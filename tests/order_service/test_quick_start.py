@@ -106,11 +106,16 @@ async def test_main_flow_on_sqlite_and_memory_cart(quick_start):
     link = await client.post(f"/api/orders/{order['order_id']}/payment", headers=headers)
     assert_problem(link, 503, "payment_unavailable")
 
-    # the catalog file can be loaded again: existing skus are updated, not duplicated
+    # the catalog file can be loaded again: existing skus are updated, not duplicated, and
+    # their live stock (sold out by the orders above) is kept unless --set-stock says otherwise
     reloaded = await asyncio.to_thread(
         run_module, "order_service", "load-catalog", str(catalog), env=env
     )
     assert "0 created, 3 updated" in reloaded
+    assert (await client.get(f"/api/skus/{apple['id']}")).json()["stock"] == 0
+    await asyncio.to_thread(
+        run_module, "order_service", "load-catalog", str(catalog), "--set-stock", env=env
+    )
     assert (await client.get(f"/api/skus/{apple['id']}")).json()["stock"] == 5
 
 

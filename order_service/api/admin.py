@@ -1,0 +1,106 @@
+"""The merchant's back office (`/api/admin/`): admins only — 401 without a token, 403 for a
+buyer's."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from order_service.api.catalog import SkuId
+from order_service.api.deps import CurrentAdmin, SessionsDep
+from order_service.api.orders import OrderId
+from order_service.api.schemas import (
+    MAX_DB_ID,
+    SINGLE_LINE,
+    AdminOrderList,
+    AdminOrderOut,
+    ShipBody,
+    SkuCreateBody,
+    SkuOut,
+    SkuPatchBody,
+)
+from order_service.domain.states import OrderStatus
+from order_service.services import catalog, fulfilment, orders_read
+from order_service.storage.order_queries import OrderFilter
+from shared.errors import UNAUTHORIZED, problems
+
+router = APIRouter(prefix="/api/admin", tags=["back office"])
+ADMIN = {**UNAUTHORIZED, 403: "`forbidden`: the token is not an admin's."}
+
+
+@router.get(
+    "/orders",
+    response_model=AdminOrderList,
+    summary="Search every buyer's orders, newest first, a page at a time",
+    responses=problems(ADMIN),
+)
+async def search_orders(
+    _: CurrentAdmin,
+    sessions: SessionsDep,
+    status: OrderStatus | None = None,
+    user_id: Annotated[int | None, Query(gt=0, le=MAX_DB_ID)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=64, pattern=SINGLE_LINE)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+):
+    where = OrderFilter(
+        user_id=user_id,
+        status=status.value if status else None,
+        q=q,
+        created_from=created_from,
+        created_to=created_to,
+    )
+    async with sessions() as session:
+        return await orders_read.search_orders(session, where, offset, limit)
+
+
+@router.get(
+    "/orders/{order_id}",
+    response_model=AdminOrderOut,
+    summary="One order with its lines, buyer, address, shipment and refunds",
+    responses=problems({**ADMIN, 404: "`order_not_found`."}),
+)
+async def get_order(order_id: OrderId, _: CurrentAdmin, sessions: SessionsDep):
+    async with sessions() as session:
+        return await orders_read.admin_order(session, order_id)
+
+
+@router.post(
+    "/orders/{order_id}/ship",
+    response_model=AdminOrderOut,
+    summary="Ship an order awaiting shipment: unsent → unreceived",
+    responses=problems(
+        {**ADMIN, 404: "`order_not_found`.", 409: "`order_not_shippable`: it is not unsent."}
+    ),
+)
+async def ship_order(order_id: OrderId, body: ShipBody, _: CurrentAdmin, sessions: SessionsDep):
+    return await fulfilment.ship(sessions, order_id, body.carrier, body.tracking_no)
+
+
+@router.post(
+    "/skus",
+    status_code=201,
+    response_model=SkuOut,
+    summary="Add a SKU (to the named goods, made when new)",
+    responses=problems(ADMIN),
+)
+async def create_sku(body: SkuCreateBody, _: CurrentAdmin, sessions: SessionsDep):
+    return await catalog.create_sku(sessions, body.name, body.price, body.stock, body.goods)
+
+
+@router.patch(
+    "/skus/{sku_id}",
+    response_model=SkuOut,
+    summary="Rename or reprice a SKU, or move its stock by a delta (atomically, never below 0)",
+    responses=problems(
+        {
+            **ADMIN,
+            404: "`sku_not_found`.",
+            409: "`insufficient_stock`: the delta would take the stock below zero.",
+        }
+    ),
+)
+async def update_sku(sku_id: SkuId, body: SkuPatchBody, _: CurrentAdmin, sessions: SessionsDep):
+    return await catalog.update_sku(sessions, sku_id, body.name, body.price, body.stock_delta)

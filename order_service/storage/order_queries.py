@@ -1,0 +1,102 @@
+"""Reading orders: one user's or the back office's search, a page at a time, and what hangs
+off an order (lines, refunds, buyer and address)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from order_service.storage.tables import addresses, order_lines, order_refunds, orders, users
+
+Reader = AsyncSession | AsyncConnection
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    user_id: int | None = None
+    status: str | None = None
+    q: str | None = None  # an order id prefix or a username prefix
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def _escaped_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _conditions(where: OrderFilter) -> list:
+    conditions = []
+    if where.user_id is not None:
+        conditions.append(orders.c.user_id == where.user_id)
+    if where.status is not None:
+        conditions.append(orders.c.status == where.status)
+    if where.created_from is not None:
+        conditions.append(orders.c.created_at >= where.created_from)
+    if where.created_to is not None:
+        conditions.append(orders.c.created_at < where.created_to)
+    if where.q:
+        prefix = _escaped_prefix(where.q)
+        by_name = select(users.c.id).where(users.c.username.like(prefix, escape="\\"))
+        conditions.append(
+            or_(orders.c.order_id.like(prefix, escape="\\"), orders.c.user_id.in_(by_name))
+        )
+    return conditions
+
+
+async def search(session: Reader, where: OrderFilter, offset: int, limit: int):
+    """(rows of one page, newest first; the total that match)."""
+    conditions = _conditions(where)
+    total = await session.scalar(select(func.count()).select_from(orders).where(*conditions))
+    rows = (
+        await session.execute(
+            select(orders)
+            .where(*conditions)
+            .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    return rows, total
+
+
+async def lines_by_order(session: Reader, order_ids: list[str]) -> dict[str, list]:
+    grouped: dict[str, list] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        rows = await session.execute(
+            select(order_lines)
+            .where(order_lines.c.order_id.in_(order_ids))
+            .order_by(order_lines.c.sku_id)
+        )
+        for line in rows:
+            grouped[line.order_id].append(line._mapping)
+    return grouped
+
+
+async def refunds_by_order(session: Reader, order_ids: list[str]) -> dict[str, list]:
+    grouped: dict[str, list] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        rows = await session.execute(
+            select(order_refunds)
+            .where(order_refunds.c.order_id.in_(order_ids))
+            .order_by(order_refunds.c.created_at, order_refunds.c.refund_id)
+        )
+        for refund in rows:
+            grouped[refund.order_id].append(refund._mapping)
+    return grouped
+
+
+async def buyers_and_addresses(session: Reader, rows) -> tuple[dict, dict]:
+    """(user id -> username, address id -> address row) for the given order rows."""
+    user_ids = sorted({row.user_id for row in rows})
+    address_ids = sorted({row.address_id for row in rows})
+    names, places = {}, {}
+    if user_ids:
+        result = await session.execute(
+            select(users.c.id, users.c.username).where(users.c.id.in_(user_ids))
+        )
+        names = {row.id: row.username for row in result}
+    if address_ids:
+        result = await session.execute(select(addresses).where(addresses.c.id.in_(address_ids)))
+        places = {row.id: row._mapping for row in result}
+    return names, places

@@ -1,0 +1,27 @@
+"""Status writes of existing orders: one guarded transition driven by the state table."""
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from order_service.domain.states import OrderStatus, ensure_move
+from order_service.storage.tables import orders
+
+Executor = AsyncConnection | AsyncSession
+
+
+async def transition(
+    executor: Executor, order_id: str, source: OrderStatus, target: OrderStatus, **values
+) -> bool:
+    """`UPDATE orders SET status = :target ... WHERE order_id = :id AND status = :source`.
+
+    The move must be in `domain/states.TRANSITIONS` (else InvalidTransition, a programming error
+    or a stale read). True when this call applied it; False when the order was no longer in
+    `source` (someone else moved it first), so of two racing moves exactly one applies.
+    """
+    ensure_move(source, target)
+    result = await executor.execute(
+        update(orders)
+        .where(orders.c.order_id == order_id, orders.c.status == OrderStatus(source).value)
+        .values(status=OrderStatus(target).value, **values)
+    )
+    return result.rowcount == 1
