@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from alipay_sandbox.faults import Fault
 from alipay_sandbox.service import Sandbox
 from alipay_sandbox.trades import TradeError
 from shared.errors import Problem
+from shared.money import Money
 
 router = APIRouter()
 
@@ -35,6 +37,30 @@ async def pay_trade(out_trade_no: str, request: Request) -> dict:
         "trade_no": paid.trade.trade_no,
         "status": paid.trade.status,
         "return_url": paid.return_url,
+    }
+
+
+class ConsoleRefund(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Money = Field(gt=0)
+
+
+@router.post("/sandbox/trades/{out_trade_no}/refund")
+async def console_refund(out_trade_no: str, body: ConsoleRefund, request: Request) -> dict:
+    """A refund made in Alipay's console, outside the shop; the refund notify follows."""
+    sandbox = _sandbox(request)
+    try:
+        refund = await sandbox.console_refund(out_trade_no, body.amount)
+    except TradeError as exc:
+        if exc.sub_code == "ACQ.TRADE_NOT_EXIST":
+            raise Problem(404, "trade_not_found", f"no trade {out_trade_no}") from None
+        raise Problem(409, "refund_refused", exc.sub_msg, sub_code=exc.sub_code) from None
+    return {
+        "out_trade_no": out_trade_no,
+        "out_request_no": refund.out_request_no,
+        "refund_amount": str(refund.refund_amount),
+        "gmt_refund": refund.gmt_refund.isoformat(),
     }
 
 

@@ -17,6 +17,8 @@ class Fault(BaseModel):
     - bad_signature: a copy with a broken signature is delivered before the genuine one
     - amount_delta: a copy with total_amount changed by this much (validly signed) is delivered
       before the genuine one
+    - refund_error: `alipay.trade.refund` is refused with this sub_code (for instance
+      ACQ.SELLER_BALANCE_NOT_ENOUGH or ACQ.SYSTEM_ERROR) and moves no money
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -28,6 +30,7 @@ class Fault(BaseModel):
     fail_first: int = Field(0, ge=0, le=8)
     bad_signature: bool = False
     amount_delta: Money | None = None
+    refund_error: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
 
     @property
     def forged_amount_delta(self) -> Decimal | None:

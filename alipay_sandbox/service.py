@@ -209,8 +209,26 @@ class Sandbox:
         self._closed(trade, at)
         return messages.close_content(trade)
 
+    async def console_refund(self, out_trade_no: str, amount) -> Refund:
+        """A refund the merchant makes in Alipay's console, outside the shop: its own refund
+        number, and the refund notify Alipay sends for any refund."""
+        async with self.lock:
+            at = clock.now()
+            self._expire(at)
+            trade = self.book.trades.get(out_trade_no)
+            if trade is None:
+                raise TradeError("ACQ.TRADE_NOT_EXIST", "交易不存在")
+            out_request_no = f"HZ{secrets.token_hex(8).upper()}"
+            refund, _ = self.book.refund(trade, out_request_no, amount, "console refund", at)
+            log.info("trade.refunded", out_trade_no=out_trade_no, amount=str(amount), by="console")
+            self._send(trade, [self._notify(trade, trade.status, at, refund)])
+            return refund
+
     def _refund(self, trade: Trade, data: dict, at) -> dict:
         amount = biz.amount(data, "refund_amount")
+        refusal = self.faults.for_trade(trade.out_trade_no).refund_error
+        if refusal:  # the merchant's balance is short, or Alipay is in trouble
+            raise TradeError(refusal, "refund refused (fault injected)")
         out_request_no = data.get("out_request_no") or trade.out_trade_no
         if not isinstance(out_request_no, str) or len(out_request_no) > 64:
             raise biz.BizError("out_request_no must be text of at most 64 characters")

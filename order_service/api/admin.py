@@ -7,20 +7,23 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from order_service.api.catalog import SkuId
-from order_service.api.deps import CurrentAdmin, SessionsDep
-from order_service.api.orders import OrderId
+from order_service.api.deps import CurrentAdmin, PaymentsDep, SessionsDep
+from order_service.api.orders import IdempotencyKey, OrderId
 from order_service.api.schemas import (
     MAX_DB_ID,
     SINGLE_LINE,
     AdminOrderList,
     AdminOrderOut,
+    RefundBody,
+    RefundList,
+    RefundOut,
     ShipBody,
     SkuCreateBody,
     SkuOut,
     SkuPatchBody,
 )
 from order_service.domain.states import OrderStatus
-from order_service.services import catalog, fulfilment, orders_read
+from order_service.services import catalog, fulfilment, orders_read, refunds
 from order_service.storage.order_queries import OrderFilter
 from shared.errors import UNAUTHORIZED, problems
 
@@ -77,6 +80,45 @@ async def get_order(order_id: OrderId, _: CurrentAdmin, sessions: SessionsDep):
 )
 async def ship_order(order_id: OrderId, body: ShipBody, _: CurrentAdmin, sessions: SessionsDep):
     return await fulfilment.ship(sessions, order_id, body.carrier, body.tracking_no)
+
+
+@router.post(
+    "/orders/{order_id}/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    summary="Refund an order paid with Alipay, in full or in part (made at Alipay)",
+    responses=problems(
+        {
+            **ADMIN,
+            404: "`order_not_found`.",
+            409: "`refund_exceeds_paid`, or `order_not_refundable` (not paid online).",
+            503: "`payment_unavailable`: the payment service cannot be reached.",
+        }
+    ),
+)
+async def refund_order(
+    order_id: OrderId,
+    body: RefundBody,
+    _: CurrentAdmin,
+    sessions: SessionsDep,
+    payments: PaymentsDep,
+    idempotency_key: IdempotencyKey = None,
+):
+    return await refunds.request_refund(
+        sessions, payments, order_id, body.amount, body.reason, idempotency_key
+    )
+
+
+@router.get(
+    "/orders/{order_id}/refunds",
+    response_model=RefundList,
+    summary="An order's refunds as the payment service holds them",
+    responses=problems({**ADMIN, 404: "`order_not_found`.", 503: "`payment_unavailable`."}),
+)
+async def order_refunds(
+    order_id: OrderId, _: CurrentAdmin, sessions: SessionsDep, payments: PaymentsDep
+):
+    return await refunds.list_refunds(sessions, payments, order_id)
 
 
 @router.post(

@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from order_service.api.deps import SessionsDep
-from order_service.api.schemas import PaymentEventBody, PaymentEventOut
-from order_service.services import lifecycle
+from order_service.api.schemas import PaymentEventOut, RefundEventOut
+from order_service.services import lifecycle, refunds
 from shared.errors import Problem
+from shared.events import PaidEvent, RefundEvent
 from shared.service_auth import require_service_auth
 
 router = APIRouter(
@@ -24,7 +25,7 @@ router = APIRouter(
 @router.post("/orders/{order_id}/payment-events", response_model=PaymentEventOut)
 async def payment_event(
     order_id: Annotated[str, Path(min_length=1, max_length=64)],
-    body: PaymentEventBody,
+    body: PaidEvent,
     sessions: SessionsDep,
 ):
     if body.order_id != order_id:
@@ -33,3 +34,14 @@ async def payment_event(
         sessions, order_id, body.amount, body.trade_no, body.paid_at
     )
     return {"result": result}
+
+
+@router.post("/orders/{order_id}/refund-events", response_model=RefundEventOut)
+async def refund_event(
+    order_id: Annotated[str, Path(min_length=1, max_length=64)],
+    body: RefundEvent,
+    sessions: SessionsDep,
+):
+    if body.order_id != order_id:
+        raise Problem(422, "order_id_mismatch", "The event's order_id differs from the path.")
+    return {"result": await refunds.apply_refund_event(sessions, body)}

@@ -213,14 +213,9 @@ class PaymentLinkOut(BaseModel):
     pay_url: str
 
 
-class PaymentEventBody(BaseModel):
-    event_id: str = Field(min_length=1, max_length=100)
-    type: Literal["paid"]
-    order_id: str = Field(min_length=1, max_length=64)
-    amount: Money
-    trade_no: str = Field(min_length=1, max_length=64)
-    paid_at: datetime
-
-
 class PaymentEventOut(BaseModel):
     result: Literal["applied", "already_applied"]
+
+
+class RefundEventOut(BaseModel):
+    result: Literal["applied"]

@@ -8,7 +8,7 @@ import structlog
 
 from order_service.domain.errors import Conflict, PaymentUnavailable
 from shared.http import internal_client, problem_code
-from shared.money import format_money
+from shared.money import format_money, to_money
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +44,25 @@ class PaymentClient:
             raise PaymentUnavailable("The payment service gave an unexpected answer.")
         return status
 
+    async def refund(self, order_id: str, amount: Decimal, reason: str, request_key: str) -> dict:
+        """The refund as the payment service made (or found again by its key) it."""
+        body = {"amount": format_money(amount), "reason": reason, "request_key": request_key}
+        response = await self._post(f"/internal/payments/{order_id}/refunds", body)
+        if response.status_code == 409:
+            code = problem_code(response) or "order_not_refundable"
+            raise Conflict(code, response.json().get("detail", "The refund was refused."))
+        if response.status_code != 201:
+            return _refund(self._json(response))
+        return _refund(response.json())
+
+    async def refunds(self, order_id: str) -> dict:
+        try:
+            response = await self.http.get(f"/internal/payments/{order_id}/refunds")
+        except httpx.HTTPError as exc:
+            raise PaymentUnavailable("The payment service is unavailable.") from exc
+        answer = self._json(response)
+        return answer | {"items": [_refund(item) for item in answer["items"]]}
+
     async def _post(self, path: str, body: dict) -> httpx.Response:
         try:
             response = await self.http.post(path, json=body)
@@ -70,3 +89,11 @@ class PaymentClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _refund(answer: dict) -> dict:
+    """A refund from the payment service's JSON, with Decimal and datetime values."""
+    return answer | {
+        "amount": to_money(answer["amount"]),
+        "created_at": datetime.fromisoformat(answer["created_at"]),
+    }

@@ -9,6 +9,7 @@ from payment_service.alipay.errors import (
     AlipayGatewayError,
     AlipaySystemError,
     InvalidSignature,
+    SellerBalanceNotEnough,
     TradeNotExist,
     TradeStatusError,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "AlipayGatewayError",
     "AlipaySystemError",
     "InvalidSignature",
+    "SellerBalanceNotEnough",
     "TradeNotExist",
     "TradeStatusError",
 ]

@@ -10,6 +10,11 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from payment_service.api.deps import RuntimeDep
 from payment_service.services.payments import close_payment, create_payment
+from payment_service.services.refunds import (
+    PaymentNotRefundable,
+    RefundExceedsPaid,
+    request_refund,
+)
 from payment_service.storage import records
 from payment_service.storage.tables import notifies, refunds
 from shared.errors import Problem
@@ -76,6 +81,66 @@ async def create(body: PaymentRequest, rt: RuntimeDep) -> PaymentLink:
 @router.post("/payments/{order_id}/close", response_model=CloseResult)
 async def close(order_id: OrderId, rt: RuntimeDep) -> CloseResult:
     return CloseResult(order_id=order_id, status=await close_payment(rt, order_id))
+
+
+class RefundRequest(BaseModel):
+    amount: Annotated[Money, Field(ge=Decimal("0.01"), le=Decimal("100000000"))]
+    reason: str = Field(min_length=1, max_length=256)
+    request_key: str = Field(min_length=1, max_length=255)
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    amount: Money
+    reason: str
+    status: Literal["pending", "succeeded", "failed"]
+    error: str | None
+    created_at: datetime
+    origin: str
+
+
+class RefundList(BaseModel):
+    items: list[RefundOut]
+    refunded_amount: Money
+
+
+def _refund_out(row) -> RefundOut:
+    return RefundOut(
+        refund_id=row["out_request_no"],
+        amount=row["amount"],
+        reason=row["reason"],
+        status=records.REFUND_STATUS[row["status"]],
+        error=row["last_error"],
+        created_at=row["created_at"],
+        origin=row["origin"],
+    )
+
+
+@router.post("/payments/{order_id}/refunds", status_code=201, response_model=RefundOut)
+async def refund(order_id: OrderId, body: RefundRequest, rt: RuntimeDep) -> RefundOut:
+    """A merchant refund (the same request_key answers the same refund), tried at Alipay once;
+    `pending` when that did not settle it (the relay keeps asking)."""
+    try:
+        row = await request_refund(rt, order_id, body.amount, body.reason, body.request_key)
+    except RefundExceedsPaid as exc:
+        raise Problem(
+            409, "refund_exceeds_paid", f"The refund is more than is left: {exc}."
+        ) from None
+    except PaymentNotRefundable as exc:
+        raise Problem(409, "order_not_refundable", f"Nothing was paid online: {exc}.") from None
+    return _refund_out(row)
+
+
+@router.get("/payments/{order_id}/refunds", response_model=RefundList)
+async def list_refunds(order_id: OrderId, rt: RuntimeDep) -> RefundList:
+    async with rt.sessions() as session:
+        payment = await records.payment_by_order(session, order_id)
+        if payment is None:
+            return RefundList(items=[], refunded_amount=Decimal("0"))
+        rows = await records.refunds_of(session, payment["id"])
+    return RefundList(
+        items=[_refund_out(row) for row in rows], refunded_amount=payment["refunded_amount"]
+    )
 
 
 @router.get("/payments/{order_id}")

@@ -29,9 +29,10 @@ def is_paid_status(trade_status: str | None) -> bool:
     return trade_status in PAID_TRADE_STATUSES
 
 
-def refund_request_no(out_trade_no: str) -> str:
-    """Stable per payment, so a retried refund can never refund twice."""
-    return f"{out_trade_no}R1"
+def refund_request_no(out_trade_no: str, n: int = 1) -> str:
+    """The n-th refund of a payment: stable, so a retried refund can never refund twice.
+    (The automatic refund of a late payment is always the first.)"""
+    return f"{out_trade_no}R{n}"
 
 
 def refund_confirmed(refund_query_answer: dict, amount: Decimal) -> bool:
@@ -46,3 +47,14 @@ def refund_confirmed(refund_query_answer: dict, amount: Decimal) -> bool:
         return Decimal(str(refund_query_answer.get("refund_amount"))) == amount
     except InvalidOperation:
         return False
+
+
+def confirmed_refund_amount(refund_query_answer: dict) -> Decimal | None:
+    """The amount of a refund the refund query shows made (REFUND_SUCCESS), else None."""
+    if refund_query_answer.get("refund_status") != "REFUND_SUCCESS":
+        return None
+    try:
+        amount = Decimal(str(refund_query_answer.get("refund_amount")))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount > 0 else None

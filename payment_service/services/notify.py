@@ -7,10 +7,12 @@ so Alipay retries anything we could not accept.
 import structlog
 
 from payment_service import metrics
+from payment_service.alipay import AlipayError
 from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import notify as checks
 from payment_service.domain import payments as states
 from payment_service.domain.notify import NotifyRejected
+from payment_service.services.refunds import apply_refund_notify
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
 
@@ -48,9 +50,34 @@ async def handle_notify(rt: Runtime, body: bytes) -> bool:
         return False
 
 
+def is_refund_notify(params: dict) -> bool:
+    """A refund notify carries the refund's number (out_biz_no) and the cumulative refund_fee;
+    a timeout close (TRADE_CLOSED too) carries neither."""
+    return bool(params.get("out_biz_no") and params.get("refund_fee"))
+
+
+async def _outside_refund_amount(rt: Runtime, params: dict):
+    """The amount of a refund we do not know (made in Alipay's console), from the refund query:
+    the notify carries only the cumulative refund_fee. None for a refund of ours."""
+    async with rt.sessions() as session:
+        if await records.refund_of(session, params["out_biz_no"]) is not None:
+            return None
+    try:
+        found = await rt.alipay.refund_query(params["out_trade_no"], params["out_biz_no"])
+    except AlipayError as exc:
+        raise NotifyRejected("refund_unconfirmed", f"refund query failed: {exc}") from exc
+    amount = states.confirmed_refund_amount(found)
+    if amount is None:
+        raise NotifyRejected("refund_unconfirmed", f"refund query does not show it: {found}")
+    return amount
+
+
 async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
     """In one transaction: the payment's change (if any), its outbox event, the notify record.
     Returns the recorded outcome."""
+    refund_amount = None
+    if is_refund_notify(params):
+        refund_amount = await _outside_refund_amount(rt, params)
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_out_trade_no(session, params["out_trade_no"])
         if payment is None:
@@ -69,5 +96,9 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
                     source="notify",
                     was=payment["status"],
                 )
+        if is_refund_notify(params) and (
+            outcome == "paid" or payment["status"] in (states.PAID, states.REFUNDED)
+        ):
+            outcome = await apply_refund_notify(rt, session, payment, params, refund_amount)
         await records.record_notify(session, body, True, outcome, params)
     return outcome

@@ -1,13 +1,25 @@
-"""Refund a payment whose order was cancelled before the money arrived.
+"""Refunds at Alipay: the merchant's (full or partial, from the back office) and the automatic
+refund of a payment whose order was cancelled before the money arrived.
 
-The refund request number is stable per payment, so a retry after a timeout or a crash asks
-Alipay for the same refund again and Alipay answers it once (fund_change=N on the repeat).
+Each refund has its own out_request_no (`<out_trade_no>R<n>`), stable from its creation, so a
+retry after a timeout or a crash asks Alipay for the same refund again and Alipay answers it
+once (fund_change=N on the repeat).
 
 A refund Alipay refuses for good (a signed business error such as ACQ.TRADE_HAS_FINISHED or
 ACQ.REFUND_AMT_NOT_EQUAL_TOTAL) is marked `failed` with Alipay's reason and not asked again:
 a person has to look at it. Transport errors, Alipay's own trouble and a refund Alipay cannot
-yet confirm stay retryable.
+yet confirm stay retryable, as does ACQ.SELLER_BALANCE_NOT_ENOUGH (the protocol says: top
+up, then ask again with the same out_request_no).
+
+A merchant refund is created, with a `refund.request` outbox row, in one transaction that holds
+the payment's row lock and checks that every refund not failed, this one included, stays
+within what was paid: two racing refunds cannot together exceed it. It is then tried at once;
+when that does not settle it, the relay tries again on the outbox's backoff. Settling it (here,
+in the relay, or on Alipay's refund notify, whichever comes first: a guarded update) adds it to
+the payment's refunded total and queues a `payment.refund` event for the order service.
 """
+
+from decimal import Decimal
 
 import structlog
 
@@ -137,3 +149,93 @@ async def retry_refused_refund(sessions, order_id: str) -> bool:
         await records.enqueue_paid_event(session, payment, payment["trade_no"], payment["paid_at"])
     log.info("refund_requeued", order_id=order_id)
     return True
+
+
+class RefundExceedsPaid(Exception):
+    """The refunds not failed, with this one, would be more than the payment."""
+
+
+class PaymentNotRefundable(Exception):
+    """No paid payment to refund (never paid, or closed)."""
+
+
+async def request_refund(
+    rt: Runtime, order_id: str, amount: Decimal, reason: str, request_key: str
+) -> dict:
+    """The merchant's refund: made (or found again by its key), then tried at Alipay once.
+    Returns the refund row as it stands after that attempt."""
+    async with rt.sessions.begin() as session:
+        payment = await records.payment_by_order(session, order_id, lock=True)
+        if payment is None:
+            raise PaymentNotRefundable(f"no payment for order {order_id}")
+        refund = await records.refund_by_key(session, payment["id"], request_key)
+        if refund is None:
+            if payment["status"] not in (states.PAID, states.REFUNDED):
+                raise PaymentNotRefundable(f"the payment is {payment['status']}")
+            committed = await records.committed_refunds(session, payment["id"])
+            if committed + amount > payment["amount"]:
+                raise RefundExceedsPaid(
+                    f"{committed} is refunded or being refunded of {payment['amount']}"
+                )
+            refund = await records.add_refund(
+                session, payment, amount, reason, "merchant", request_key=request_key
+            )
+            log.info("refund_requested", order_id=order_id, out_request_no=refund["out_request_no"])
+    if refund["status"] == "requested":
+        try:
+            await process_refund(rt, refund["out_request_no"])
+        except AlipayError as exc:
+            log.warning("refund_not_settled", order_id=order_id, error=str(exc))
+    async with rt.sessions() as session:
+        return await records.refund_of(session, refund["out_request_no"])
+
+
+async def process_refund(rt: Runtime, out_request_no: str) -> str:
+    """Ask Alipay for a `requested` refund and settle it: `succeeded` or `failed`. Raises
+    AlipayError when the outcome is not known yet (the relay asks again later, same number)."""
+    async with rt.sessions() as session:
+        refund = await records.refund_of(session, out_request_no)
+        payment = await records.payment_by_id(session, refund["payment_id"]) if refund else None
+    if refund is None or refund["status"] != "requested":
+        return refund["status"] if refund else "failed"
+    try:
+        await _refund_at_alipay(rt, payment, refund)
+    except AlipayError as exc:
+        async with rt.sessions.begin() as session:
+            if refused_for_good(exc):
+                await records.fail_refund(session, refund, refusal_reason(exc))
+            else:
+                await records.note_refund_error(session, refund, str(exc))
+        if refused_for_good(exc):
+            metrics.REFUNDS.labels(result="failed").inc()
+            log.error("refund_refused", out_request_no=out_request_no, reason=refusal_reason(exc))
+            return "failed"
+        raise
+    async with rt.sessions.begin() as session:
+        if await records.settle_refund(session, refund):
+            metrics.REFUNDS.labels(result="succeeded").inc()
+    log.info("payment_refunded", out_request_no=out_request_no, amount=str(refund["amount"]))
+    return "succeeded"
+
+
+async def apply_refund_notify(rt: Runtime, session, payment, params: dict, amount) -> str:
+    """A verified refund notify (out_biz_no = the refund's out_request_no), in the notify's
+    transaction. Ours: settled if it was not yet. Unknown: a refund made outside the shop, of
+    `amount` (from the refund query), recorded and settled. Returns the notify's outcome."""
+    out_request_no = params["out_biz_no"]
+    await records.payment_by_order(session, payment["order_id"], lock=True)
+    refund = await records.refund_of(session, out_request_no)
+    if refund is None:
+        refund = await records.add_refund(
+            session,
+            payment,
+            amount,
+            "refunded outside the shop (Alipay console)",
+            "console",
+            out_request_no=out_request_no,
+        )
+        log.warning("refund_outside_shop", order_id=payment["order_id"], amount=str(amount))
+    settled = await records.settle_refund(session, refund, from_failed=True)
+    if settled:
+        metrics.REFUNDS.labels(result="succeeded").inc()
+    return "refunded" if settled else "duplicate"

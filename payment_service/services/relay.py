@@ -1,4 +1,6 @@
-"""The outbox relay: delivers "paid" events to the order service until it acknowledges them.
+"""The outbox relay: delivers "paid" and "refund" events to the order service until it
+acknowledges them, and makes the merchant's refunds at Alipay until they settle
+(`refund.request` rows).
 
 Rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL) and leased by pushing their
 next_attempt_at forward before the HTTP call, so any number of replicas can run the relay and a
@@ -14,10 +16,11 @@ import structlog
 
 from payment_service import metrics
 from payment_service.alipay import AlipayError
-from payment_service.services.refunds import RefundRefused, refund_late_payment
+from payment_service.services.refunds import RefundRefused, process_refund, refund_late_payment
 from payment_service.services.runtime import Runtime
 from payment_service.storage.tables import outbox, utcnow
 from shared.db import for_claiming
+from shared.events import REFUND_REQUEST_TOPIC, REFUND_TOPIC
 from shared.http import problem_code
 
 log = structlog.get_logger(__name__)
@@ -80,6 +83,38 @@ async def _count_pending(rt: Runtime) -> None:
 
 
 async def _deliver(rt: Runtime, row) -> tuple[str, str | None]:
+    if row["topic"] == REFUND_REQUEST_TOPIC:
+        return await _make_refund(rt, row["payload"]["out_request_no"])
+    if row["topic"] == REFUND_TOPIC:
+        return await _post_event(rt, row, "refund-events")
+    return await _deliver_paid(rt, row)
+
+
+async def _make_refund(rt: Runtime, out_request_no: str) -> tuple[str, str | None]:
+    """A merchant refund not settled yet: ask Alipay again (same out_request_no)."""
+    try:
+        result = await process_refund(rt, out_request_no)
+    except AlipayError as exc:
+        log.warning("refund_retry_failed", out_request_no=out_request_no, error=str(exc))
+        return "failed", f"refund not settled: {exc}"
+    return ("refund" if result == "succeeded" else "refund_refused"), None
+
+
+async def _post_event(rt: Runtime, row, route: str) -> tuple[str, str | None]:
+    order_id = row["payload"]["order_id"]
+    try:
+        response = await rt.order_service.post(
+            f"/internal/orders/{order_id}/{route}", json=row["payload"]
+        )
+    except httpx.HTTPError as exc:
+        return "failed", f"order service unreachable: {exc!r}"
+    if response.status_code == 200:
+        return "delivered", None
+    log.warning("relay_refused", order_id=order_id, status=response.status_code)
+    return "failed", f"order service answered {response.status_code}: {response.text[:300]}"
+
+
+async def _deliver_paid(rt: Runtime, row) -> tuple[str, str | None]:
     """(result, error). Result `delivered` (the order service acknowledged the event),
     `refund` (its order was cancelled and the payment refunded), `refund_refused` (Alipay
     refused the refund for good: settled with the reason, not retried) or `failed` (retried)."""

@@ -1,7 +1,7 @@
 """Reads and guarded writes of payment rows; each takes the caller's session (its transaction)."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -9,9 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
 from payment_service.storage.tables import notifies, outbox, payments, refunds, utcnow
-from shared.money import format_money
-
-PAID_TOPIC = "payment.paid"
+from shared.events import PAID_TOPIC, REFUND_REQUEST_TOPIC, REFUND_TOPIC, PaidEvent, RefundEvent
 
 
 async def payment_by_order(session: AsyncSession, order_id: str, lock: bool = False):
@@ -57,18 +55,28 @@ async def enqueue_paid_event(
 ) -> None:
     """The "paid" event the relay delivers to the order service."""
     event_id = str(uuid.uuid4())
-    payload = {
-        "event_id": event_id,
-        "type": "paid",
-        "order_id": payment["order_id"],
-        "amount": format_money(payment["amount"]),
-        "trade_no": trade_no,
-        "paid_at": paid_at.isoformat(),
-    }
+    event = PaidEvent(
+        event_id=event_id,
+        order_id=payment["order_id"],
+        amount=payment["amount"],
+        trade_no=trade_no,
+        paid_at=paid_at,
+    )
+    await enqueue(session, PAID_TOPIC, event.model_dump(mode="json"), event_id)
+
+
+async def enqueue(
+    session: AsyncSession, topic: str, payload: dict, event_id: str | None = None, delay=None
+) -> None:
+    """An outbox row, in the caller's transaction; the relay handles it from now (+ delay)."""
     now = utcnow()
     await session.execute(
         sa.insert(outbox).values(
-            id=event_id, topic=PAID_TOPIC, payload=payload, created_at=now, next_attempt_at=now
+            id=event_id or str(uuid.uuid4()),
+            topic=topic,
+            payload=payload,
+            created_at=now,
+            next_attempt_at=now + delay if delay else now,
         )
     )
 
@@ -128,22 +136,145 @@ async def ensure_refund(
 
 
 async def complete_refund(session: AsyncSession, refund, payment) -> None:
-    now = utcnow()
-    await session.execute(
+    await settle_refund(session, refund)
+
+
+async def settle_refund(session: AsyncSession, refund, from_failed: bool = False) -> bool:
+    """The refund made at Alipay: `succeeded`, its amount added to the payment's refunded total
+    (the payment `refunded` once that reaches what was paid), and the order service told for a
+    refund of the merchant's or Alipay's console. Guarded: False (nothing done) when it was
+    settled already. `from_failed`: Alipay's notify proves a refund we had marked failed."""
+    sources = ("requested", "failed") if from_failed else ("requested",)
+    settled = await session.execute(
         sa.update(refunds)
-        .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
-        .values(status="succeeded", refunded_at=now)
+        .where(refunds.c.id == refund["id"], refunds.c.status.in_(sources))
+        .values(status="succeeded", refunded_at=utcnow(), last_error=None)
     )
-    await move(session, payment["id"], states.REFUNDED, refunded_amount=refund["amount"])
+    if settled.rowcount != 1:
+        return False
+    await session.execute(
+        sa.update(payments)
+        .where(payments.c.id == refund["payment_id"])
+        .values(refunded_amount=payments.c.refunded_amount + refund["amount"])
+    )
+    payment = await payment_by_id(session, refund["payment_id"])
+    if payment["refunded_amount"] >= payment["amount"]:
+        await move(session, payment["id"], states.REFUNDED)
+    await enqueue_refund_event(session, payment, await refund_of(session, refund["out_request_no"]))
+    return True
 
 
 async def fail_refund(session: AsyncSession, refund, reason: str) -> None:
     """Alipay refused the refund for good: `failed`, with its reason, for a person to act on."""
-    await session.execute(
+    failed = await session.execute(
         sa.update(refunds)
         .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
         .values(status="failed", last_error=reason[:1000])
     )
+    if failed.rowcount == 1:
+        payment = await payment_by_id(session, refund["payment_id"])
+        await enqueue_refund_event(
+            session, payment, await refund_of(session, refund["out_request_no"])
+        )
+
+
+async def note_refund_error(session: AsyncSession, refund, error: str) -> None:
+    """A refund still to be retried keeps why the last attempt did not settle it (visible)."""
+    await session.execute(
+        sa.update(refunds)
+        .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
+        .values(last_error=error[:1000])
+    )
+
+
+REFUND_STATUS = {"requested": "pending", "succeeded": "succeeded", "failed": "failed"}
+
+
+def refund_event(payment, refund) -> RefundEvent:
+    return RefundEvent(
+        event_id=str(uuid.uuid4()),
+        order_id=payment["order_id"],
+        refund_id=refund["out_request_no"],
+        amount=refund["amount"],
+        reason=refund["reason"],
+        status=REFUND_STATUS[refund["status"]],
+        error=(refund["last_error"] or "")[:1000] or None,
+        created_at=refund["created_at"],
+        refunded_amount=payment["refunded_amount"],
+    )
+
+
+async def enqueue_refund_event(session: AsyncSession, payment, refund) -> None:
+    """Tell the order service (the automatic refund of a late payment is not the order's)."""
+    if refund["origin"] == "late_payment":
+        return
+    event = refund_event(payment, refund)
+    await enqueue(session, REFUND_TOPIC, event.model_dump(mode="json"), event.event_id)
+
+
+async def refunds_of(session: AsyncSession, payment_id: int) -> list:
+    query = sa.select(refunds).where(refunds.c.payment_id == payment_id).order_by(refunds.c.id)
+    return list((await session.execute(query)).mappings().all())
+
+
+async def add_refund(
+    session: AsyncSession,
+    payment,
+    amount: Decimal,
+    reason: str,
+    origin: str,
+    out_request_no: str | None = None,
+    request_key: str | None = None,
+):
+    """A new `requested` refund; without a number, the payment's next `<out_trade_no>R<n>`.
+    The caller holds the payment's row lock, so two refunds never take the same number."""
+    if out_request_no is None:
+        taken = {row["out_request_no"] for row in await refunds_of(session, payment["id"])}
+        n = len(taken) + 1
+        while states.refund_request_no(payment["out_trade_no"], n) in taken:
+            n += 1
+        out_request_no = states.refund_request_no(payment["out_trade_no"], n)
+    await session.execute(
+        sa.insert(refunds).values(
+            payment_id=payment["id"],
+            out_request_no=out_request_no,
+            amount=amount,
+            reason=reason[:256],
+            status="requested",
+            created_at=utcnow(),
+            origin=origin,
+            request_key=request_key,
+        )
+    )
+    refund = await refund_of(session, out_request_no)
+    if origin == "merchant":  # the relay makes it at Alipay should the first attempt not settle it
+        await enqueue(
+            session,
+            REFUND_REQUEST_TOPIC,
+            {"order_id": payment["order_id"], "out_request_no": out_request_no},
+            delay=REFUND_RETRY_DELAY,
+        )
+    return refund
+
+
+REFUND_RETRY_DELAY = timedelta(seconds=5)
+
+
+async def refund_by_key(session: AsyncSession, payment_id: int, request_key: str):
+    query = sa.select(refunds).where(
+        refunds.c.payment_id == payment_id, refunds.c.request_key == request_key
+    )
+    return (await session.execute(query)).mappings().first()
+
+
+async def committed_refunds(session: AsyncSession, payment_id: int) -> Decimal:
+    """Refunded or still being asked for (every refund that has not failed)."""
+    total = await session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount), 0)).where(
+            refunds.c.payment_id == payment_id, refunds.c.status != "failed"
+        )
+    )
+    return Decimal(total)
 
 
 async def reopen_refund(session: AsyncSession, payment_id: int) -> bool:

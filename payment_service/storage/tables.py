@@ -63,6 +63,9 @@ payments = sa.Table(
     sa.Column("next_check_at", UTCDateTime()),
     sa.CheckConstraint("status IN ('created', 'paid', 'closed', 'refunded')", name="status_known"),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint(
+        "refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"
+    ),
     sa.Index("ix_payments_reconcile_due", "status", "next_check_at"),
 )
 
@@ -93,7 +96,14 @@ refunds = sa.Table(
     sa.Column("refunded_at", UTCDateTime()),
     # failed: Alipay refused it for good (last_error says why); never asked again by itself
     sa.Column("last_error", sa.Text()),
+    # the merchant's Idempotency-Key: the same key is the same refund
+    sa.Column("request_key", sa.String(255)),
+    # late_payment (automatic), merchant (the back office), console (made outside the shop)
+    sa.Column("origin", sa.String(16), nullable=False, server_default="late_payment"),
     sa.CheckConstraint("status IN ('requested', 'succeeded', 'failed')", name="status_known"),
+    sa.CheckConstraint("origin IN ('late_payment', 'merchant', 'console')", name="origin_known"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.UniqueConstraint("payment_id", "request_key", name="uq_refunds_payment_id_request_key"),
 )
 
 outbox = sa.Table(

@@ -23,8 +23,10 @@ ADMIN_ROUTES = [
     ),
     (
         "POST",
+        "/api/admin/orders/20260101000000000001abc/refunds",
         {"amount": "1.00", "reason": "x"},
     ),
+    ("GET", "/api/admin/orders/20260101000000000001abc/refunds", None),
     ("POST", "/api/admin/skus", {"name": "n", "price": "1.00", "stock": 1, "goods": "g"}),
     ("PATCH", "/api/admin/skus/1", {"stock_delta": 1}),
 ]

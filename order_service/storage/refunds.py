@@ -1,0 +1,60 @@
+"""The order's copy of its refunds, and its refunded total, as the payment service reports them."""
+
+from decimal import Decimal
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from order_service.storage.database import now_utc
+from order_service.storage.tables import order_refunds, orders
+
+
+async def upsert_refund(session: AsyncSession, order_id: str, refund: dict) -> None:
+    """Insert or update one refund (refund_id is the payment service's out_request_no). A
+    settled refund never goes back to pending (events may arrive after the route's answer)."""
+    dialect_insert = (
+        postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    )
+    now = now_utc()
+    values = {
+        "refund_id": refund["refund_id"],
+        "order_id": order_id,
+        "amount": refund["amount"],
+        "reason": refund["reason"][:256],
+        "status": refund["status"],
+        "error": (refund.get("error") or "")[:1000] or None,
+        "created_at": refund["created_at"],
+        "updated_at": now,
+    }
+    statement = dialect_insert(order_refunds).values(values)
+    keep_settled = order_refunds.c.status == "pending"
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[order_refunds.c.refund_id],
+            set_={
+                "status": case(
+                    (keep_settled, statement.excluded.status), else_=order_refunds.c.status
+                ),
+                "error": case(
+                    (keep_settled, statement.excluded.error), else_=order_refunds.c.error
+                ),
+                "updated_at": now,
+            },
+        )
+    )
+
+
+async def raise_refunded_amount(session: AsyncSession, order_id: str, refunded: Decimal) -> None:
+    """The order's refunded total becomes `refunded` unless it already is more (out of order)."""
+    await session.execute(
+        update(orders)
+        .where(orders.c.order_id == order_id, orders.c.refunded_amount < refunded)
+        .values(refunded_amount=refunded)
+    )
+
+
+async def refunded_amount(session: AsyncSession, order_id: str) -> Decimal:
+    return await session.scalar(
+        select(orders.c.refunded_amount).where(orders.c.order_id == order_id)
+    )
