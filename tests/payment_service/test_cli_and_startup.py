@@ -44,6 +44,7 @@ async def test_migrate_creates_the_tables(pg_databases):
         await db.engine.dispose()
     assert [t["tablename"] for t in tables] == [
         "alembic_version",
+        "bill_mismatches",
         "notifies",
         "outbox",
         "payments",
