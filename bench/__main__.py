@@ -1,11 +1,12 @@
 """`python -m bench`: every benchmark in turn with its defaults;
-`python -m bench NAME [flags]`: one of them (NAME is signing or checkout), flags passed on."""
+`python -m bench NAME [flags]`: one of them (NAME is signing, checkout or payment), flags
+passed on."""
 
 import sys
 
-from bench import checkout, signing
+from bench import checkout, payment, signing
 
-BENCHMARKS = {"signing": signing.main, "checkout": checkout.main}
+BENCHMARKS = {"signing": signing.main, "checkout": checkout.main, "payment": payment.main}
 
 if __name__ == "__main__":
     if len(sys.argv) > 1:

@@ -54,9 +54,21 @@ async def claim_due(rt: Runtime) -> list:
 
 
 async def relay_once(rt: Runtime) -> int:
-    """Deliver what is due; the number of events acknowledged."""
+    """Deliver what is due, batch after batch while they come full (so that the relay keeps up
+    with more than BATCH payments per interval); the number of events acknowledged."""
     delivered = 0
-    for row in await claim_due(rt):
+    while True:
+        rows = await claim_due(rt)
+        delivered += await _deliver_all(rt, rows)
+        if len(rows) < BATCH:
+            break
+    await _count_pending(rt)
+    return delivered
+
+
+async def _deliver_all(rt: Runtime, rows) -> int:
+    delivered = 0
+    for row in rows:
         result, error = await _deliver(rt, row)
         metrics.RELAY_DELIVERIES.labels(result=result).inc()
         async with rt.sessions.begin() as session:
@@ -70,7 +82,6 @@ async def relay_once(rt: Runtime) -> int:
             )
             await session.execute(sa.update(outbox).where(outbox.c.id == row["id"]).values(values))
         delivered += result != "failed"
-    await _count_pending(rt)
     return delivered
 
 
