@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import structlog
 
-from alipay_sandbox import biz, clock, messages
+from alipay_sandbox import biz, messages
 from alipay_sandbox.faults import FaultBook
 from alipay_sandbox.notifier import Notifier, Notify, new_notify_id
 from alipay_sandbox.protocol import GatewayError
@@ -27,6 +27,7 @@ from alipay_sandbox.trades import (
     require_open,
 )
 from shared.alipay_sign import sign_params
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 WAP_PRODUCTS = ("QUICK_WAP_WAY", "QUICK_WAP_PAY")
@@ -54,7 +55,7 @@ class Sandbox:
     # --- the buyer's side -------------------------------------------------------------------
 
     async def issue_link(self, method: str, params: dict[str, str], charset: str) -> Link:
-        at = clock.now()
+        at = now_utc()
         try:
             order = biz.pay_order(method, biz.parse(params.get("biz_content")), at)
         except biz.BizError as exc:
@@ -84,7 +85,7 @@ class Sandbox:
         """The buyer engages: the trade exists from now on. TradeError when it cannot be paid."""
         async with self.lock:
             link = self._link(link_id)
-            at = clock.now()
+            at = now_utc()
             self._expire(at)
             trade = self.book.engage(link, at)
             require_open(trade)
@@ -113,7 +114,7 @@ class Sandbox:
         return link
 
     def _pay(self, link: Link) -> Paid:
-        at = clock.now()
+        at = now_utc()
         self._expire(at)
         trade = self.book.engage(link, at)
         self.book.pay(trade, at)
@@ -156,7 +157,7 @@ class Sandbox:
 
     async def expire_due(self) -> None:
         async with self.lock:
-            self._expire(clock.now())
+            self._expire(now_utc())
 
     def _expire(self, at) -> None:
         for trade in self.book.expired(at):
@@ -187,7 +188,7 @@ class Sandbox:
                 "alipay.trade.fastpay.refund.query": self._refund_query,
             }[method]
             async with self.lock:
-                at = clock.now()
+                at = now_utc()
                 self._expire(at)
                 trade = self.book.get(out_trade_no, trade_no)
                 return handler(trade, data, at)
@@ -225,7 +226,7 @@ class Sandbox:
 
     async def view(self, out_trade_no: str) -> dict | None:
         async with self.lock:
-            self._expire(clock.now())
+            self._expire(now_utc())
             trade = self.book.trades.get(out_trade_no)
             link = trade.link if trade else self.book.latest_link.get(out_trade_no)
             if link is None:

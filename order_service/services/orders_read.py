@@ -6,7 +6,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from order_service.domain.errors import NotFound
-from order_service.storage.database import utc
 from order_service.storage.tables import order_lines, orders
 
 Reader = AsyncSession | AsyncConnection
@@ -31,10 +30,10 @@ def order_view(row: Mapping, lines: list[Mapping]) -> dict:
             }
             for line in lines
         ],
-        "created_at": utc(row["created_at"]),
-        "pay_deadline": utc(row["pay_deadline"]),
-        "paid_at": utc(row["paid_at"]),
-        "canceled_at": utc(row["canceled_at"]),
+        "created_at": row["created_at"],
+        "pay_deadline": row["pay_deadline"],
+        "paid_at": row["paid_at"],
+        "canceled_at": row["canceled_at"],
         "cancel_reason": row["cancel_reason"],
     }
 

@@ -17,9 +17,9 @@ from order_service.clients.payment import PaymentClient
 from order_service.domain.errors import PaymentUnavailable
 from order_service.domain.states import OrderStatus
 from order_service.services.lifecycle import CancelOutcome, cancel_or_mark_paid
-from order_service.storage.database import now_utc
 from order_service.storage.tables import orders
 from shared.db import for_claiming
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 BATCH_SIZE = 50

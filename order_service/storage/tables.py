@@ -3,7 +3,6 @@
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -13,6 +12,8 @@ from sqlalchemy import (
     Table,
 )
 
+from shared.time import UTCDateTime
+
 metadata = MetaData()
 
 users = Table(
@@ -21,7 +22,7 @@ users = Table(
     Column("id", Integer, primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 addresses = Table(
@@ -35,7 +36,7 @@ addresses = Table(
     Column("city", String(50), nullable=False),
     Column("district", String(50), nullable=False),
     Column("place", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 goods = Table(
@@ -71,14 +72,14 @@ orders = Table(
     Column("total_count", Integer, nullable=False),
     Column("freight", Numeric(10, 2), nullable=False),
     Column("total_amount", Numeric(12, 2), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("pay_deadline", DateTime(timezone=True), nullable=True),
-    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("pay_deadline", UTCDateTime(), nullable=True),
+    Column("paid_at", UTCDateTime(), nullable=True),
     Column("trade_no", String(64), nullable=True),
-    Column("canceled_at", DateTime(timezone=True), nullable=True),
+    Column("canceled_at", UTCDateTime(), nullable=True),
     Column("cancel_reason", String(20), nullable=True),
     # The expiry sweeper leases an order while it asks the payment service to close it.
-    Column("sweep_lease_until", DateTime(timezone=True), nullable=True),
+    Column("sweep_lease_until", UTCDateTime(), nullable=True),
 )
 
 Index("orders_user_created", orders.c.user_id, orders.c.created_at)
@@ -105,5 +106,5 @@ idempotency_keys = Table(
     Column("key", String(255), primary_key=True),
     Column("request_digest", String(64), nullable=False),
     Column("order_id", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -1,6 +1,6 @@
 """Create a payment (and its link), close it, and apply a trade's state as Alipay reports it."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -13,8 +13,9 @@ from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import payments as states
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
-from payment_service.storage.tables import payments, utcnow
+from payment_service.storage.tables import payments
 from shared.errors import Problem
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +41,7 @@ async def create_payment(
                         channel=channel,
                         status=states.CREATED,
                         pay_deadline=pay_deadline,
-                        created_at=utcnow(),
+                        created_at=now_utc(),
                     )
                 )
         except IntegrityError:
@@ -60,7 +61,7 @@ async def create_payment(
             await session.execute(
                 sa.update(payments).where(payments.c.id == payment["id"]).values(channel=channel)
             )
-    if payment["pay_deadline"] <= datetime.now(UTC):
+    if payment["pay_deadline"] <= now_utc():
         raise Problem(409, "payment_not_open", f"The pay deadline of order {order_id} has passed.")
     url = rt.alipay.pay_url(
         channel,
@@ -116,10 +117,10 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
     # in case a late payment's notifies are all lost. A trade closed at Alipay needs no watch.
     watch_from = None
     if at_alipay == _NOT_AT_ALIPAY:
-        watch_from = utcnow() + timedelta(seconds=rt.settings.reconcile_after_seconds)
+        watch_from = now_utc() + timedelta(seconds=rt.settings.reconcile_after_seconds)
     async with rt.sessions.begin() as session:
         if await records.move(
-            session, payment["id"], states.CLOSED, closed_at=utcnow(), next_check_at=watch_from
+            session, payment["id"], states.CLOSED, closed_at=now_utc(), next_check_at=watch_from
         ):
             return states.CLOSED
         current = await records.payment_by_id(session, payment["id"])

@@ -21,8 +21,9 @@ from payment_service.alipay import AlipayError, TradeNotExist
 from payment_service.domain import payments as states
 from payment_service.services.payments import apply_trade
 from payment_service.services.runtime import Runtime
-from payment_service.storage.tables import payments, utcnow
+from payment_service.storage.tables import payments
 from shared.db import for_claiming
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +39,7 @@ def next_check(created_at: datetime, now: datetime, after: timedelta) -> datetim
 
 async def claim_due(rt: Runtime) -> list:
     """Open payments due for a check, oldest due first, each rescheduled before it is returned."""
-    now = utcnow()
+    now = now_utc()
     after = timedelta(seconds=rt.settings.reconcile_after_seconds)
     query = (
         sa.select(payments)
@@ -76,7 +77,7 @@ async def reconcile_once(rt: Runtime) -> int:
     """Query the payments due at Alipay; the number found paid."""
     found = 0
     for payment in await claim_due(rt):
-        asked_at = utcnow()
+        asked_at = now_utc()
         try:
             trade = await rt.alipay.query(payment["out_trade_no"])
         except TradeNotExist:

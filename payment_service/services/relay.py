@@ -16,9 +16,10 @@ from payment_service import metrics
 from payment_service.alipay import AlipayError
 from payment_service.services.refunds import RefundRefused, refund_late_payment
 from payment_service.services.runtime import Runtime
-from payment_service.storage.tables import outbox, utcnow
+from payment_service.storage.tables import outbox
 from shared.db import for_claiming
 from shared.http import problem_code
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +33,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def claim_due(rt: Runtime) -> list:
-    now = utcnow()
+    now = now_utc()
     query = (
         sa.select(outbox)
         .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
@@ -59,11 +60,11 @@ async def relay_once(rt: Runtime) -> int:
         async with rt.sessions.begin() as session:
             values = (
                 {
-                    "next_attempt_at": utcnow() + backoff(row["attempts"] + 1),
+                    "next_attempt_at": now_utc() + backoff(row["attempts"] + 1),
                     "last_error": error[:1000],
                 }
                 if result == "failed"
-                else {"delivered_at": utcnow(), "last_error": error}
+                else {"delivered_at": now_utc(), "last_error": error}
             )
             await session.execute(sa.update(outbox).where(outbox.c.id == row["id"]).values(values))
         delivered += result != "failed"

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
-from payment_service.storage.tables import notifies, outbox, payments, refunds, utcnow
+from payment_service.storage.tables import notifies, outbox, payments, refunds
 from shared.money import format_money
+from shared.time import now_utc
 
 PAID_TOPIC = "payment.paid"
 
@@ -45,7 +46,7 @@ async def mark_paid(
     session: AsyncSession, payment, trade_no: str, paid_at: datetime | None
 ) -> bool:
     """Paid once, with its "paid" outbox event in the same transaction. False if already paid."""
-    paid_at = paid_at or utcnow()
+    paid_at = paid_at or now_utc()
     if not await move(session, payment["id"], states.PAID, trade_no=trade_no, paid_at=paid_at):
         return False
     await enqueue_paid_event(session, payment, trade_no, paid_at)
@@ -65,7 +66,7 @@ async def enqueue_paid_event(
         "trade_no": trade_no,
         "paid_at": paid_at.isoformat(),
     }
-    now = utcnow()
+    now = now_utc()
     await session.execute(
         sa.insert(outbox).values(
             id=event_id, topic=PAID_TOPIC, payload=payload, created_at=now, next_attempt_at=now
@@ -85,7 +86,7 @@ async def record_notify(
         text = None  # PostgreSQL text cannot hold NUL; raw_body keeps the bytes
     await session.execute(
         sa.insert(notifies).values(
-            received_at=utcnow(),
+            received_at=now_utc(),
             raw_body=body,
             raw_text=text,
             verified=verified,
@@ -121,14 +122,14 @@ async def ensure_refund(
             amount=amount,
             reason=reason,
             status="requested",
-            created_at=utcnow(),
+            created_at=now_utc(),
         )
     )
     return await refund_of(session, out_request_no)
 
 
 async def complete_refund(session: AsyncSession, refund, payment) -> None:
-    now = utcnow()
+    now = now_utc()
     await session.execute(
         sa.update(refunds)
         .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
