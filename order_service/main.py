@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
 from order_service.api import addresses, auth, cart, catalog, health, internal, orders
-from order_service.api.errors import install_domain_errors
+from order_service.api import errors as domain_errors
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
 from order_service.services.sweeper import sweep_once
@@ -84,7 +84,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     app.state.checkout_hooks = CheckoutHooks()
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
-    install_domain_errors(app)
+    domain_errors.install(app)
     for module in (health, auth, catalog, addresses, cart, orders, internal):
         app.include_router(module.router)
     app.mount("/metrics", make_asgi_app())

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import AfterValidator, BaseModel, Field
 
 from payment_service.api.deps import RuntimeDep
+from payment_service.domain.errors import NotFound
 from payment_service.services.payments import close_payment, create_payment
 from payment_service.storage import records
 from payment_service.storage.tables import notifies, refunds
-from shared.errors import Problem
 from shared.money import Money, format_money
 from shared.service_auth import require_service_auth
 
@@ -84,7 +84,7 @@ async def show(order_id: OrderId, rt: RuntimeDep) -> dict:
     async with rt.sessions() as session:
         payment = await records.payment_by_order(session, order_id)
         if payment is None:
-            raise Problem(404, "payment_not_found", f"No payment for order {order_id}.")
+            raise NotFound("payment_not_found", f"No payment for order {order_id}.")
         notify_rows = (
             (
                 await session.execute(

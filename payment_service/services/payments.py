@@ -11,10 +11,10 @@ from payment_service import metrics
 from payment_service.alipay import AlipayError, TradeNotExist, TradeStatusError
 from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import payments as states
+from payment_service.domain.errors import AlipayUnavailable, AmountMismatch, PaymentNotOpen
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
 from payment_service.storage.tables import payments
-from shared.errors import Problem
 from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
@@ -48,21 +48,15 @@ async def create_payment(
             pass  # already there: read it back and compare below
         payment = await records.payment_by_order(session, order_id)
         if payment["amount"] != amount:
-            raise Problem(
-                409,
-                "amount_mismatch",
-                f"Order {order_id} already has a payment of {payment['amount']}.",
-            )
+            raise AmountMismatch(f"Order {order_id} already has a payment of {payment['amount']}.")
         if payment["status"] != states.CREATED:
-            raise Problem(
-                409, "payment_not_open", f"The payment of order {order_id} is {payment['status']}."
-            )
+            raise PaymentNotOpen(f"The payment of order {order_id} is {payment['status']}.")
         if payment["channel"] != channel:
             await session.execute(
                 sa.update(payments).where(payments.c.id == payment["id"]).values(channel=channel)
             )
     if payment["pay_deadline"] <= now_utc():
-        raise Problem(409, "payment_not_open", f"The pay deadline of order {order_id} has passed.")
+        raise PaymentNotOpen(f"The pay deadline of order {order_id} has passed.")
     url = rt.alipay.pay_url(
         channel,
         payment["out_trade_no"],
@@ -109,7 +103,7 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
     try:
         at_alipay = await _close_at_alipay(rt, payment)
     except AlipayError as exc:
-        raise Problem(503, "alipay_unavailable", f"Alipay could not be asked: {exc}") from exc
+        raise AlipayUnavailable(f"Alipay could not be asked: {exc}") from exc
     if at_alipay == states.PAID:
         return states.PAID
     # A trade that never reached Alipay is closed here only: its link stays payable at Alipay
