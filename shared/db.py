@@ -94,13 +94,6 @@ async def one_shot_sessions(url: str) -> AsyncIterator[async_sessionmaker]:
         await engine.dispose()
 
 
-def for_claiming(query: Select, session: AsyncSession) -> Select:
-    """The rows a background task claims: locked, skipping those another replica holds."""
-    if session.bind.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True)
-    return query
-
-
 Lease = Mapping[str, Any] | Callable[[Row], Mapping[str, Any]]
 
 

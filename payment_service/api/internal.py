@@ -4,7 +4,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -12,7 +11,6 @@ from payment_service.api.deps import RuntimeDep
 from payment_service.domain.errors import NotFound
 from payment_service.services.payments import close_payment, create_payment
 from payment_service.storage import records
-from payment_service.storage.tables import notifies, refunds
 from shared.money import Money, format_money
 from shared.service_auth import require_service_auth
 
@@ -85,28 +83,8 @@ async def show(order_id: OrderId, rt: RuntimeDep) -> dict:
         payment = await records.payment_by_order(session, order_id)
         if payment is None:
             raise NotFound("payment_not_found", f"No payment for order {order_id}.")
-        notify_rows = (
-            (
-                await session.execute(
-                    sa.select(notifies)
-                    .where(notifies.c.out_trade_no == payment["out_trade_no"])
-                    .order_by(notifies.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        refund_rows = (
-            (
-                await session.execute(
-                    sa.select(refunds)
-                    .where(refunds.c.payment_id == payment["id"])
-                    .order_by(refunds.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        notify_rows = await records.notifies_of(session, payment["out_trade_no"])
+        refund_rows = await records.refunds_of(session, payment["id"])
     return {
         **_jsonable(payment, drop=("id",)),
         "notifies": [_jsonable(row, drop=("raw_body",)) for row in notify_rows],

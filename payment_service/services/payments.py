@@ -3,9 +3,7 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from payment_service import metrics
 from payment_service.alipay import AlipayError, TradeNotExist, TradeStatusError
@@ -14,7 +12,6 @@ from payment_service.domain import payments as states
 from payment_service.domain.errors import AlipayUnavailable, AmountMismatch, PaymentNotOpen
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
-from payment_service.storage.tables import payments
 from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
@@ -30,31 +27,24 @@ async def create_payment(
 ) -> tuple[dict, str]:
     """The order's one payment and a fresh pay link; the same order twice gives the same payment."""
     async with rt.sessions.begin() as session:
-        try:
-            async with session.begin_nested():
-                await session.execute(
-                    sa.insert(payments).values(
-                        order_id=order_id,
-                        out_trade_no=order_id,
-                        amount=amount,
-                        subject=subject,
-                        channel=channel,
-                        status=states.CREATED,
-                        pay_deadline=pay_deadline,
-                        created_at=now_utc(),
-                    )
-                )
-        except IntegrityError:
-            pass  # already there: read it back and compare below
+        await records.insert_payment_once(
+            session,
+            order_id=order_id,
+            out_trade_no=order_id,
+            amount=amount,
+            subject=subject,
+            channel=channel,
+            status=states.CREATED,
+            pay_deadline=pay_deadline,
+            created_at=now_utc(),
+        )
         payment = await records.payment_by_order(session, order_id)
         if payment["amount"] != amount:
             raise AmountMismatch(f"Order {order_id} already has a payment of {payment['amount']}.")
         if payment["status"] != states.CREATED:
             raise PaymentNotOpen(f"The payment of order {order_id} is {payment['status']}.")
         if payment["channel"] != channel:
-            await session.execute(
-                sa.update(payments).where(payments.c.id == payment["id"]).values(channel=channel)
-            )
+            await records.set_channel(session, payment["id"], channel)
     if payment["pay_deadline"] <= now_utc():
         raise PaymentNotOpen(f"The pay deadline of order {order_id} has passed.")
     url = rt.alipay.pay_url(

@@ -1,14 +1,18 @@
 """Reads and guarded writes of payment rows; each takes the caller's session (its transaction)."""
 
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
 from payment_service.storage.tables import notifies, outbox, payments, refunds
+from shared.db import claim_and_lease
 from shared.money import format_money
 from shared.time import now_utc
 
@@ -30,6 +34,73 @@ async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str):
 async def payment_by_id(session: AsyncSession, payment_id: int):
     query = sa.select(payments).where(payments.c.id == payment_id)
     return (await session.execute(query)).mappings().first()
+
+
+async def claim_due_checks(
+    session: AsyncSession,
+    now: datetime,
+    after: timedelta,
+    batch: int,
+    next_check: Callable[[Row], datetime],
+) -> list:
+    """Payments the reconciler should ask Alipay about, oldest due first, each given its next
+    check (`next_check(row)`) in this transaction: open ones created over `after` ago whose
+    check is due, and closed ones still watched (see services/reconcile.py)."""
+    query = (
+        sa.select(payments)
+        .where(
+            sa.or_(
+                sa.and_(
+                    payments.c.status == states.CREATED,
+                    payments.c.created_at <= now - after,
+                    sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
+                ),
+                sa.and_(payments.c.status == states.CLOSED, payments.c.next_check_at <= now),
+            )
+        )
+        # a payment never checked yet is due `after` its creation; ordering it by created_at
+        # gives first checks a head start of `after` over re-checks
+        .order_by(sa.func.coalesce(payments.c.next_check_at, payments.c.created_at), payments.c.id)
+        .limit(batch)
+    )
+    rows = await claim_and_lease(
+        session, query, payments.c.id, lambda row: {"next_check_at": next_check(row)}
+    )
+    return [row._mapping for row in rows]
+
+
+async def stop_watching(session: AsyncSession, payment_id: int) -> None:
+    """A closed payment whose link has expired needs no more checks."""
+    await session.execute(
+        sa.update(payments)
+        .where(payments.c.id == payment_id, payments.c.status == states.CLOSED)
+        .values(next_check_at=None)
+    )
+
+
+async def insert_payment_once(session: AsyncSession, **values) -> None:
+    """The order's payment row, unless it has one already (then nothing changes)."""
+    try:
+        async with session.begin_nested():
+            await session.execute(sa.insert(payments).values(**values))
+    except IntegrityError:
+        pass  # already there: the caller reads it back and compares
+
+
+async def set_channel(session: AsyncSession, payment_id: int, channel: str) -> None:
+    await session.execute(
+        sa.update(payments).where(payments.c.id == payment_id).values(channel=channel)
+    )
+
+
+async def notifies_of(session: AsyncSession, out_trade_no: str) -> list:
+    query = sa.select(notifies).where(notifies.c.out_trade_no == out_trade_no)
+    return (await session.execute(query.order_by(notifies.c.id))).mappings().all()
+
+
+async def refunds_of(session: AsyncSession, payment_id: int) -> list:
+    query = sa.select(refunds).where(refunds.c.payment_id == payment_id)
+    return (await session.execute(query.order_by(refunds.c.id))).mappings().all()
 
 
 async def move(session: AsyncSession, payment_id: int, target: str, **values) -> bool:
