@@ -34,7 +34,7 @@ WEB_DIR = Path(str(files("order_service.web")))
 
 def _lease_seconds(settings: OrderSettings) -> float:
     # Long enough for one close call (connect + read) and the cancel after it.
-    return settings.payment_timeout_seconds * 3 + 5
+    return settings.payment_service_timeout_seconds * 3 + 5
 
 
 def create_app(settings: OrderSettings | None = None) -> FastAPI:
@@ -63,7 +63,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.payments = PaymentClient(
             resolved.payment_service_url,
             resolved.service_auth_secret,
-            resolved.payment_timeout_seconds,
+            resolved.payment_service_timeout_seconds,
         )
         lease_seconds = _lease_seconds(resolved)
         sweeper = start_periodic(

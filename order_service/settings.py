@@ -1,8 +1,12 @@
-"""Order service settings, from ORDER_* environment variables (and `.env`)."""
+"""Order service settings, from ORDER_* environment variables (and `.env`).
+
+As in every service, a field is read from its prefix and name (`database_url` from
+ORDER_DATABASE_URL); `validation_alias` names the few variables that stand outside that rule.
+"""
 
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.money import Money
@@ -20,7 +24,10 @@ class OrderSettings(ServiceSettings):
     pay_timeout_seconds: int = Field(1800, gt=0)
     freight: Money = Decimal("10.00")
     sweep_interval_seconds: float = Field(30.0, gt=0)
-    payment_timeout_seconds: float = Field(5.0, gt=0)
+    # HTTP timeout of calls to the payment service (not pay_timeout_seconds, the buyer's time)
+    payment_service_timeout_seconds: float = Field(
+        5.0, gt=0, validation_alias=AliasChoices("ORDER_PAYMENT_TIMEOUT_SECONDS")
+    )
     db_pool_size: int = Field(10, gt=0)
     db_max_overflow: int = Field(20, ge=0)
     db_transaction_pooler: bool = False

@@ -45,7 +45,7 @@ def order_settings(database_url: str, redis_url: str, **overrides) -> OrderSetti
         "redis_url": redis_url,
         "jwt_secret": JWT_SECRET,
         "payment_service_url": closed_port_url(),
-        "payment_timeout_seconds": 2.0,
+        "ORDER_PAYMENT_TIMEOUT_SECONDS": 2.0,
         "sweep_interval_seconds": 3600.0,  # tests that want the sweeper set it
     }
     values.update(overrides)
