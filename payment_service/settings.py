@@ -1,4 +1,8 @@
-"""Payment service settings: PAYMENT_* for the service, ALIPAY_* for the merchant app."""
+"""Payment service settings: PAYMENT_* for the service, ALIPAY_* for the merchant app (and `.env`).
+
+As in every service, a field is read from its prefix and name (`database_url` from
+PAYMENT_DATABASE_URL); `validation_alias` names the few variables that stand outside that rule.
+"""
 
 from typing import Literal
 
@@ -9,33 +13,21 @@ from shared.settings import ServiceSettings
 
 
 class PaymentSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PAYMENT_", env_file=".env", extra="ignore")
 
-    database_url: str = Field(
-        "sqlite+aiosqlite:///var/payment.db", validation_alias=AliasChoices("PAYMENT_DATABASE_URL")
-    )
-    order_service_url: str = Field(
-        "http://127.0.0.1:8000", validation_alias=AliasChoices("PAYMENT_ORDER_SERVICE_URL")
-    )
-    public_url: str = Field(
-        "http://127.0.0.1:8001", validation_alias=AliasChoices("PAYMENT_PUBLIC_URL")
-    )
-    spa_result_url: str = Field(
-        "http://127.0.0.1:8000/",
-        validation_alias=AliasChoices("PAYMENT_SPA_RESULT_URL"),
-    )
-    relay_interval_seconds: float = Field(
-        1.0, gt=0, validation_alias=AliasChoices("PAYMENT_RELAY_INTERVAL_SECONDS")
-    )
-    reconcile_interval_seconds: float = Field(
-        60.0, gt=0, validation_alias=AliasChoices("PAYMENT_RECONCILE_INTERVAL_SECONDS")
-    )
-    reconcile_after_seconds: float = Field(
-        300.0, ge=0, validation_alias=AliasChoices("PAYMENT_RECONCILE_AFTER_SECONDS")
-    )
+    database_url: str = "sqlite+aiosqlite:///var/payment.db"
+    order_service_url: str = "http://127.0.0.1:8000"
+    public_url: str = "http://127.0.0.1:8001"
+    spa_result_url: str = "http://127.0.0.1:8000/"
+    relay_interval_seconds: float = Field(1.0, gt=0)
+    reconcile_interval_seconds: float = Field(60.0, gt=0)
+    reconcile_after_seconds: float = Field(300.0, ge=0)
     order_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
     )
+    db_pool_size: int = Field(10, gt=0)
+    db_max_overflow: int = Field(20, ge=0)
+    db_transaction_pooler: bool = False
 
     alipay_app_id: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_ID"))
     alipay_app_private_key: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_PRIVATE_KEY"))
