@@ -1,5 +1,6 @@
 """Routes the order service calls; every one needs a signature made with SERVICE_AUTH_SECRET."""
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -63,10 +64,10 @@ async def create(body: PaymentRequest, rt: RuntimeDep) -> PaymentLink:
         rt, body.order_id, body.amount, body.subject, body.channel, body.pay_deadline
     )
     return PaymentLink(
-        order_id=payment["order_id"],
-        out_trade_no=payment["out_trade_no"],
-        status=payment["status"],
-        amount=payment["amount"],
+        order_id=payment.order_id,
+        out_trade_no=payment.out_trade_no,
+        status=payment.status,
+        amount=payment.amount,
         pay_url=url,
     )
 
@@ -83,12 +84,12 @@ async def show(order_id: OrderId, rt: RuntimeDep) -> dict:
         payment = await records.payment_by_order(session, order_id)
         if payment is None:
             raise NotFound("payment_not_found", f"No payment for order {order_id}.")
-        notify_rows = await records.notifies_of(session, payment["out_trade_no"])
-        refund_rows = await records.refunds_of(session, payment["id"])
+        notify_rows = await records.notifies_of(session, payment.out_trade_no)
+        refund_rows = await records.refunds_of(session, payment.id)
     return {
-        **_jsonable(payment, drop=("id",)),
+        **_jsonable(asdict(payment), drop=("id",)),
         "notifies": [_jsonable(row, drop=("raw_body",)) for row in notify_rows],
-        "refunds": [_jsonable(row, drop=("payment_id",)) for row in refund_rows],
+        "refunds": [_jsonable(asdict(refund), drop=("payment_id",)) for refund in refund_rows],
     }
 
 

@@ -1,5 +1,6 @@
 """Create a payment (and its link), close it, and apply a trade's state as Alipay reports it."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from payment_service.alipay import AlipayError, TradeNotExist, TradeStatusError
 from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import payments as states
 from payment_service.domain.errors import AlipayUnavailable, AmountMismatch, PaymentNotOpen
+from payment_service.domain.payments import Payment
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
 from shared.time import now_utc
@@ -24,7 +26,7 @@ async def create_payment(
     subject: str,
     channel: str,
     pay_deadline: datetime,
-) -> tuple[dict, str]:
+) -> tuple[Payment, str]:
     """The order's one payment and a fresh pay link; the same order twice gives the same payment."""
     async with rt.sessions.begin() as session:
         await records.insert_payment_once(
@@ -39,35 +41,35 @@ async def create_payment(
             created_at=now_utc(),
         )
         payment = await records.payment_by_order(session, order_id)
-        if payment["amount"] != amount:
-            raise AmountMismatch(f"Order {order_id} already has a payment of {payment['amount']}.")
-        if payment["status"] != states.CREATED:
-            raise PaymentNotOpen(f"The payment of order {order_id} is {payment['status']}.")
-        if payment["channel"] != channel:
-            await records.set_channel(session, payment["id"], channel)
-    if payment["pay_deadline"] <= now_utc():
+        if payment.amount != amount:
+            raise AmountMismatch(f"Order {order_id} already has a payment of {payment.amount}.")
+        if payment.status != states.CREATED:
+            raise PaymentNotOpen(f"The payment of order {order_id} is {payment.status}.")
+        if payment.channel != channel:
+            await records.set_channel(session, payment.id, channel)
+    if payment.pay_deadline <= now_utc():
         raise PaymentNotOpen(f"The pay deadline of order {order_id} has passed.")
     url = rt.alipay.pay_url(
         channel,
-        payment["out_trade_no"],
-        payment["amount"],
-        payment["subject"],
-        time_expire=payment["pay_deadline"],
+        payment.out_trade_no,
+        payment.amount,
+        payment.subject,
+        time_expire=payment.pay_deadline,
         notify_url=rt.settings.notify_url,
         return_url=rt.settings.return_url,
     )
-    return dict(payment, channel=channel), url
+    return replace(payment, channel=channel), url
 
 
-async def apply_trade(rt: Runtime, payment, trade: dict, source: str = "query") -> bool:
+async def apply_trade(rt: Runtime, payment: Payment, trade: dict, source: str = "query") -> bool:
     """Apply what alipay.trade.query says, as a notify would: paid (once) when it was paid.
     `source` (query: the reconciler, close: a close request) is what the log and metric say."""
     if not states.is_paid_status(trade.get("trade_status")):
         return False
-    if Decimal(str(trade.get("total_amount", "0"))) != payment["amount"]:
+    if Decimal(str(trade.get("total_amount", "0"))) != payment.amount:
         log.error(
             "query_amount_mismatch",
-            out_trade_no=payment["out_trade_no"],
+            out_trade_no=payment.out_trade_no,
             total_amount=trade.get("total_amount"),
         )
         return False
@@ -76,7 +78,7 @@ async def apply_trade(rt: Runtime, payment, trade: dict, source: str = "query") 
         applied = await records.mark_paid(session, payment, trade["trade_no"], paid_at)
     if applied:
         metrics.PAID.labels(source=source).inc()
-        log.info("payment_paid", out_trade_no=payment["out_trade_no"], source=source)
+        log.info("payment_paid", out_trade_no=payment.out_trade_no, source=source)
     return True
 
 
@@ -86,9 +88,9 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
         payment = await records.payment_by_order(session, order_id)
     if payment is None:
         return states.CLOSED
-    if payment["status"] == states.PAID:
+    if payment.status == states.PAID:
         return states.PAID
-    if payment["status"] in (states.CLOSED, states.REFUNDED):
+    if payment.status in (states.CLOSED, states.REFUNDED):
         return states.CLOSED
     try:
         at_alipay = await _close_at_alipay(rt, payment)
@@ -104,21 +106,21 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
         watch_from = now_utc() + timedelta(seconds=rt.settings.reconcile_after_seconds)
     async with rt.sessions.begin() as session:
         if await records.move(
-            session, payment["id"], states.CLOSED, closed_at=now_utc(), next_check_at=watch_from
+            session, payment.id, states.CLOSED, closed_at=now_utc(), next_check_at=watch_from
         ):
             return states.CLOSED
-        current = await records.payment_by_id(session, payment["id"])
+        current = await records.payment_by_id(session, payment.id)
     # a notify marked it paid while we were closing
-    return states.PAID if current["status"] == states.PAID else states.CLOSED
+    return states.PAID if current.status == states.PAID else states.CLOSED
 
 
 _NOT_AT_ALIPAY = "not_at_alipay"
 
 
-async def _close_at_alipay(rt: Runtime, payment) -> str:
+async def _close_at_alipay(rt: Runtime, payment: Payment) -> str:
     """`paid` when Alipay says paid (then recorded), `closed` when the trade is closed there,
     `not_at_alipay` when there is no trade to close (the buyer never reached the cashier)."""
-    out_trade_no = payment["out_trade_no"]
+    out_trade_no = payment.out_trade_no
     try:
         trade = await rt.alipay.query(out_trade_no)
     except TradeNotExist:

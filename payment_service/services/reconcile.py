@@ -18,6 +18,7 @@ import structlog
 
 from payment_service.alipay import AlipayError, TradeNotExist
 from payment_service.domain import payments as states
+from payment_service.domain.payments import Payment
 from payment_service.services.payments import apply_trade
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
@@ -35,7 +36,7 @@ def next_check(created_at: datetime, now: datetime, after: timedelta) -> datetim
     return now + min(max(now - created_at, after, MIN_BACKOFF), MAX_BACKOFF)
 
 
-async def claim_due(rt: Runtime) -> list:
+async def claim_due(rt: Runtime) -> list[Payment]:
     """Open payments due for a check, oldest due first, each rescheduled before it is returned."""
     now = now_utc()
     after = timedelta(seconds=rt.settings.reconcile_after_seconds)
@@ -51,28 +52,26 @@ async def reconcile_once(rt: Runtime) -> int:
     for payment in await claim_due(rt):
         asked_at = now_utc()
         try:
-            trade = await rt.alipay.query(payment["out_trade_no"])
+            trade = await rt.alipay.query(payment.out_trade_no)
         except TradeNotExist:
             trade = None  # the buyer never reached the cashier (yet)
         except AlipayError as exc:
-            log.warning(
-                "reconcile_query_failed", out_trade_no=payment["out_trade_no"], error=str(exc)
-            )
+            log.warning("reconcile_query_failed", out_trade_no=payment.out_trade_no, error=str(exc))
             continue
         if trade is not None and await apply_trade(rt, payment, trade):
             found += 1
-            log.info("reconcile_found_paid", out_trade_no=payment["out_trade_no"])
-        elif payment["status"] == states.CLOSED and _link_expired(rt, payment, asked_at):
+            log.info("reconcile_found_paid", out_trade_no=payment.out_trade_no)
+        elif payment.status == states.CLOSED and _link_expired(rt, payment, asked_at):
             await _stop_watching(rt, payment)
     return found
 
 
-def _link_expired(rt: Runtime, payment, asked_at: datetime) -> bool:
+def _link_expired(rt: Runtime, payment: Payment, asked_at: datetime) -> bool:
     """Asked past the link's time limit, with a margin for Alipay's clock and expiry run."""
     margin = timedelta(seconds=rt.settings.reconcile_after_seconds)
-    return asked_at > payment["pay_deadline"] + margin
+    return asked_at > payment.pay_deadline + margin
 
 
-async def _stop_watching(rt: Runtime, payment) -> None:
+async def _stop_watching(rt: Runtime, payment: Payment) -> None:
     async with rt.sessions.begin() as session:
-        await records.stop_watching(session, payment["id"])
+        await records.stop_watching(session, payment.id)

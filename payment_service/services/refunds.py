@@ -19,6 +19,7 @@ from payment_service.alipay import (
     InvalidSignature,
 )
 from payment_service.domain import payments as states
+from payment_service.domain.payments import Payment, Refund, RefundStatus
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
 
@@ -52,15 +53,15 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
     RefundRefused when Alipay refused it for good (the caller stops)."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
-        if payment is None or payment["status"] == states.REFUNDED:
+        if payment is None or payment.status == states.REFUNDED:
             return
-        out_request_no = states.refund_request_no(payment["out_trade_no"])
+        out_request_no = states.refund_request_no(payment.out_trade_no)
         refund = await records.ensure_refund(
-            session, payment, out_request_no, payment["amount"], states.LATE_PAYMENT_REASON
+            session, payment, out_request_no, payment.amount, states.LATE_PAYMENT_REASON
         )
-    if refund["status"] == "failed":
-        raise RefundRefused(refund["last_error"])
-    if refund["status"] != "succeeded":
+    if refund.status == RefundStatus.FAILED:
+        raise RefundRefused(refund.last_error)
+    if refund.status != RefundStatus.SUCCEEDED:
         try:
             await _refund_at_alipay(rt, payment, refund)
         except AlipayError as exc:
@@ -72,22 +73,24 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
         await records.complete_refund(session, refund, payment)
     log.info(
         "payment_refunded",
-        out_trade_no=payment["out_trade_no"],
-        out_request_no=refund["out_request_no"],
-        reason=refund["reason"],
+        out_trade_no=payment.out_trade_no,
+        out_request_no=refund.out_request_no,
+        reason=refund.reason,
     )
 
 
-async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayBusinessError) -> None:
+async def _record_refusal(
+    rt: Runtime, payment: Payment, refund: Refund, exc: AlipayBusinessError
+) -> None:
     reason = refusal_reason(exc)
     async with rt.sessions.begin() as session:
         await records.fail_refund(session, refund, reason)
     metrics.REFUNDS.labels(result="failed").inc()
     log.error(
         "refund_refused",
-        out_trade_no=payment["out_trade_no"],
-        out_request_no=refund["out_request_no"],
-        amount=str(refund["amount"]),
+        out_trade_no=payment.out_trade_no,
+        out_request_no=refund.out_request_no,
+        amount=str(refund.amount),
         sub_code=exc.sub_code,
         sub_msg=exc.sub_msg,
         code=exc.code,
@@ -96,15 +99,15 @@ async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayBusinessError
     raise RefundRefused(reason) from exc
 
 
-async def _refund_at_alipay(rt: Runtime, payment, refund) -> None:
+async def _refund_at_alipay(rt: Runtime, payment: Payment, refund: Refund) -> None:
     answer = await rt.alipay.refund(
-        payment["out_trade_no"], refund["amount"], refund["out_request_no"], refund["reason"]
+        payment.out_trade_no, refund.amount, refund.out_request_no, refund.reason
     )
     if answer.get("fund_change") == "Y":
         return
     # fund_change=N: a repeat of a refund already made, or not made; only the query can tell
-    found = await rt.alipay.refund_query(payment["out_trade_no"], refund["out_request_no"])
-    if not states.refund_confirmed(found, refund["amount"]):
+    found = await rt.alipay.refund_query(payment.out_trade_no, refund.out_request_no)
+    if not states.refund_confirmed(found, refund.amount):
         raise RefundNotConfirmed(f"refund not confirmed by the refund query: {found}")
 
 
@@ -118,8 +121,8 @@ async def retry_refused_refund(sessions, order_id: str) -> bool:
     """
     async with sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
-        if payment is None or not await records.reopen_refund(session, payment["id"]):
+        if payment is None or not await records.reopen_refund(session, payment.id):
             return False
-        await records.enqueue_paid_event(session, payment, payment["trade_no"], payment["paid_at"])
+        await records.enqueue_paid_event(session, payment, payment.trade_no, payment.paid_at)
     log.info("refund_requeued", order_id=order_id)
     return True

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
+from payment_service.domain.payments import Payment, PaymentStatus, Refund, RefundStatus
 from payment_service.storage.tables import notifies, outbox, payments, refunds
 from shared.db import claim_and_lease
 from shared.money import format_money
@@ -19,21 +20,30 @@ from shared.time import now_utc
 PAID_TOPIC = "payment.paid"
 
 
-async def payment_by_order(session: AsyncSession, order_id: str, lock: bool = False):
-    query = sa.select(payments).where(payments.c.order_id == order_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).mappings().first()
+def _payment(row) -> Payment:
+    return Payment(**{**row._mapping, "status": PaymentStatus(row.status)})
 
 
-async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str):
+def _refund(row) -> Refund:
+    return Refund(**{**row._mapping, "status": RefundStatus(row.status)})
+
+
+async def _one_payment(session: AsyncSession, query) -> Payment | None:
+    row = (await session.execute(query)).first()
+    return None if row is None else _payment(row)
+
+
+async def payment_by_order(session: AsyncSession, order_id: str) -> Payment | None:
+    return await _one_payment(session, sa.select(payments).where(payments.c.order_id == order_id))
+
+
+async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> Payment | None:
     query = sa.select(payments).where(payments.c.out_trade_no == out_trade_no)
-    return (await session.execute(query)).mappings().first()
+    return await _one_payment(session, query)
 
 
-async def payment_by_id(session: AsyncSession, payment_id: int):
-    query = sa.select(payments).where(payments.c.id == payment_id)
-    return (await session.execute(query)).mappings().first()
+async def payment_by_id(session: AsyncSession, payment_id: int) -> Payment | None:
+    return await _one_payment(session, sa.select(payments).where(payments.c.id == payment_id))
 
 
 async def claim_due_checks(
@@ -42,7 +52,7 @@ async def claim_due_checks(
     after: timedelta,
     batch: int,
     next_check: Callable[[Row], datetime],
-) -> list:
+) -> list[Payment]:
     """Payments the reconciler should ask Alipay about, oldest due first, each given its next
     check (`next_check(row)`) in this transaction: open ones created over `after` ago whose
     check is due, and closed ones still watched (see services/reconcile.py)."""
@@ -66,7 +76,7 @@ async def claim_due_checks(
     rows = await claim_and_lease(
         session, query, payments.c.id, lambda row: {"next_check_at": next_check(row)}
     )
-    return [row._mapping for row in rows]
+    return [_payment(row) for row in rows]
 
 
 async def stop_watching(session: AsyncSession, payment_id: int) -> None:
@@ -98,9 +108,9 @@ async def notifies_of(session: AsyncSession, out_trade_no: str) -> list:
     return (await session.execute(query.order_by(notifies.c.id))).mappings().all()
 
 
-async def refunds_of(session: AsyncSession, payment_id: int) -> list:
+async def refunds_of(session: AsyncSession, payment_id: int) -> list[Refund]:
     query = sa.select(refunds).where(refunds.c.payment_id == payment_id)
-    return (await session.execute(query.order_by(refunds.c.id))).mappings().all()
+    return [_refund(row) for row in await session.execute(query.order_by(refunds.c.id))]
 
 
 async def move(session: AsyncSession, payment_id: int, target: str, **values) -> bool:
@@ -114,26 +124,26 @@ async def move(session: AsyncSession, payment_id: int, target: str, **values) ->
 
 
 async def mark_paid(
-    session: AsyncSession, payment, trade_no: str, paid_at: datetime | None
+    session: AsyncSession, payment: Payment, trade_no: str, paid_at: datetime | None
 ) -> bool:
     """Paid once, with its "paid" outbox event in the same transaction. False if already paid."""
     paid_at = paid_at or now_utc()
-    if not await move(session, payment["id"], states.PAID, trade_no=trade_no, paid_at=paid_at):
+    if not await move(session, payment.id, states.PAID, trade_no=trade_no, paid_at=paid_at):
         return False
     await enqueue_paid_event(session, payment, trade_no, paid_at)
     return True
 
 
 async def enqueue_paid_event(
-    session: AsyncSession, payment, trade_no: str, paid_at: datetime
+    session: AsyncSession, payment: Payment, trade_no: str, paid_at: datetime
 ) -> None:
     """The "paid" event the relay delivers to the order service."""
     event_id = str(uuid.uuid4())
     payload = {
         "event_id": event_id,
         "type": "paid",
-        "order_id": payment["order_id"],
-        "amount": format_money(payment["amount"]),
+        "order_id": payment.order_id,
+        "amount": format_money(payment.amount),
         "trade_no": trade_no,
         "paid_at": paid_at.isoformat(),
     }
@@ -174,13 +184,14 @@ def _clipped(params: dict, name: str, size: int) -> str | None:
     return params.get(name, "")[:size] or None
 
 
-async def refund_of(session: AsyncSession, out_request_no: str):
+async def refund_of(session: AsyncSession, out_request_no: str) -> Refund | None:
     query = sa.select(refunds).where(refunds.c.out_request_no == out_request_no)
-    return (await session.execute(query)).mappings().first()
+    row = (await session.execute(query)).first()
+    return None if row is None else _refund(row)
 
 
 async def ensure_refund(
-    session: AsyncSession, payment, out_request_no: str, amount: Decimal, reason: str
+    session: AsyncSession, payment: Payment, out_request_no: str, amount: Decimal, reason: str
 ):
     """The refund row for this request number, created as `requested` the first time."""
     existing = await refund_of(session, out_request_no)
@@ -188,33 +199,33 @@ async def ensure_refund(
         return existing
     await session.execute(
         sa.insert(refunds).values(
-            payment_id=payment["id"],
+            payment_id=payment.id,
             out_request_no=out_request_no,
             amount=amount,
             reason=reason,
-            status="requested",
+            status=RefundStatus.REQUESTED,
             created_at=now_utc(),
         )
     )
     return await refund_of(session, out_request_no)
 
 
-async def complete_refund(session: AsyncSession, refund, payment) -> None:
+async def complete_refund(session: AsyncSession, refund: Refund, payment: Payment) -> None:
     now = now_utc()
     await session.execute(
         sa.update(refunds)
-        .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
-        .values(status="succeeded", refunded_at=now)
+        .where(refunds.c.id == refund.id, refunds.c.status == RefundStatus.REQUESTED)
+        .values(status=RefundStatus.SUCCEEDED, refunded_at=now)
     )
-    await move(session, payment["id"], states.REFUNDED, refunded_amount=refund["amount"])
+    await move(session, payment.id, states.REFUNDED, refunded_amount=refund.amount)
 
 
-async def fail_refund(session: AsyncSession, refund, reason: str) -> None:
+async def fail_refund(session: AsyncSession, refund: Refund, reason: str) -> None:
     """Alipay refused the refund for good: `failed`, with its reason, for a person to act on."""
     await session.execute(
         sa.update(refunds)
-        .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
-        .values(status="failed", last_error=reason[:1000])
+        .where(refunds.c.id == refund.id, refunds.c.status == RefundStatus.REQUESTED)
+        .values(status=RefundStatus.FAILED, last_error=reason[:1000])
     )
 
 
@@ -222,7 +233,7 @@ async def reopen_refund(session: AsyncSession, payment_id: int) -> bool:
     """A failed refund back to `requested`, so it is asked for again; False if none failed."""
     result = await session.execute(
         sa.update(refunds)
-        .where(refunds.c.payment_id == payment_id, refunds.c.status == "failed")
-        .values(status="requested", last_error=None)
+        .where(refunds.c.payment_id == payment_id, refunds.c.status == RefundStatus.FAILED)
+        .values(status=RefundStatus.REQUESTED, last_error=None)
     )
     return result.rowcount == 1
