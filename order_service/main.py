@@ -42,12 +42,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         resolved = settings or OrderSettings()
         configure_logging("order", json=resolved.log_json)
-        engine = create_engine(
-            resolved.database_url,
-            pool_size=resolved.db_pool_size,
-            max_overflow=resolved.db_max_overflow,
-            transaction_pooler=resolved.db_transaction_pooler,
-        )
+        engine = create_engine(resolved.database_url, **resolved.engine_options())
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)

@@ -1,8 +1,4 @@
-"""Order service settings, from ORDER_* environment variables (and `.env`).
-
-As in every service, a field is read from its prefix and name (`database_url` from
-ORDER_DATABASE_URL); `validation_alias` names the few variables that stand outside that rule.
-"""
+"""Order service settings, from ORDER_* environment variables (and `.env`)."""
 
 from decimal import Decimal
 
@@ -10,10 +6,10 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.money import Money
-from shared.settings import DEV_PLACEHOLDER, ServiceSettings
+from shared.settings import DEV_PLACEHOLDER, DatabasePoolSettings, ServiceSettings
 
 
-class OrderSettings(ServiceSettings):
+class OrderSettings(ServiceSettings, DatabasePoolSettings):
     model_config = SettingsConfigDict(env_prefix="ORDER_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///var/order.db"
@@ -28,9 +24,6 @@ class OrderSettings(ServiceSettings):
     payment_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("ORDER_PAYMENT_TIMEOUT_SECONDS")
     )
-    db_pool_size: int = Field(10, gt=0)
-    db_max_overflow: int = Field(20, ge=0)
-    db_transaction_pooler: bool = False
 
     def secret_fields(self) -> tuple[str, ...]:
         return ("service_auth_secret", "jwt_secret")

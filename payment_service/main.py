@@ -46,12 +46,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         current = settings or PaymentSettings()
         configure_logging("payment", json=current.log_json)
         client = alipay_client(current)  # fails here, at start-up, on a bad key
-        engine = create_engine(
-            current.database_url,
-            pool_size=current.db_pool_size,
-            max_overflow=current.db_max_overflow,
-            transaction_pooler=current.db_transaction_pooler,
-        )
+        engine = create_engine(current.database_url, **current.engine_options())
         rt = Runtime(
             settings=current,
             engine=engine,

@@ -1,18 +1,14 @@
-"""Payment service settings: PAYMENT_* for the service, ALIPAY_* for the merchant app (and `.env`).
-
-As in every service, a field is read from its prefix and name (`database_url` from
-PAYMENT_DATABASE_URL); `validation_alias` names the few variables that stand outside that rule.
-"""
+"""Payment service settings: PAYMENT_* for the service, ALIPAY_* for the merchant app."""
 
 from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import DatabasePoolSettings, ServiceSettings
 
 
-class PaymentSettings(ServiceSettings):
+class PaymentSettings(ServiceSettings, DatabasePoolSettings):
     model_config = SettingsConfigDict(env_prefix="PAYMENT_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///var/payment.db"
@@ -25,9 +21,6 @@ class PaymentSettings(ServiceSettings):
     order_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
     )
-    db_pool_size: int = Field(10, gt=0)
-    db_max_overflow: int = Field(20, ge=0)
-    db_transaction_pooler: bool = False
 
     alipay_app_id: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_ID"))
     alipay_app_private_key: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_PRIVATE_KEY"))
