@@ -1,13 +1,9 @@
 """Alipay speaks Beijing time (UTC+8) as `yyyy-MM-dd HH:mm:ss`; we keep aware UTC datetimes."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 ALIPAY_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def beijing(moment: datetime) -> str:

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 import httpx
 import structlog
 
-from alipay_sandbox import clock
 from alipay_sandbox.faults import Fault
 from shared.alipay_sign import NOTIFY_EXCLUDED, sign_bytes, signing_string
+from shared.time import now_utc
 
 RETRY_INTERVALS = (4 * 60, 10 * 60, 10 * 60, 3600, 2 * 3600, 6 * 3600, 15 * 3600)
 AMOUNT_FIELDS = ("total_amount", "receipt_amount", "invoice_amount", "buyer_pay_amount")
@@ -124,7 +124,7 @@ class Notifier:
     async def _attempt(self, notify: Notify, attempt: int, fault: Fault) -> bool:
         if attempt <= fault.fail_first:
             notify.deliveries.append(
-                Delivery(attempt, "not_sent", clock.now(), error="fault: fail_first")
+                Delivery(attempt, "not_sent", now_utc(), error="fault: fail_first")
             )
             return False
         first_real = attempt == fault.fail_first + 1
@@ -151,7 +151,7 @@ class Notifier:
         return {**body, "notify_time": notify.fields["notify_time"]}
 
     async def _post(self, notify: Notify, attempt: int, kind: str, body: dict[str, str]) -> bool:
-        delivery = Delivery(attempt, kind, clock.now())
+        delivery = Delivery(attempt, kind, now_utc())
         notify.deliveries.append(delivery)
         content = urlencode(body, encoding=notify.charset)
         headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={notify.charset}"}

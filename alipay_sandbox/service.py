@@ -30,6 +30,7 @@ from alipay_sandbox.trades import (
 )
 from shared.alipay_bill import REFUND, TRADE, BillRow, write_bill
 from shared.alipay_sign import sign_params
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 WAP_PRODUCTS = ("QUICK_WAP_WAY", "QUICK_WAP_PAY")
@@ -58,7 +59,7 @@ class Sandbox:
     # --- the buyer's side -------------------------------------------------------------------
 
     async def issue_link(self, method: str, params: dict[str, str], charset: str) -> Link:
-        at = clock.now()
+        at = now_utc()
         try:
             order = biz.pay_order(method, biz.parse(params.get("biz_content")), at)
         except biz.BizError as exc:
@@ -88,7 +89,7 @@ class Sandbox:
         """The buyer engages: the trade exists from now on. TradeError when it cannot be paid."""
         async with self.lock:
             link = self._link(link_id)
-            at = clock.now()
+            at = now_utc()
             self._expire(at)
             trade = self.book.engage(link, at)
             require_open(trade)
@@ -117,7 +118,7 @@ class Sandbox:
         return link
 
     def _pay(self, link: Link) -> Paid:
-        at = clock.now()
+        at = now_utc()
         self._expire(at)
         trade = self.book.engage(link, at)
         self.book.pay(trade, at)
@@ -160,7 +161,7 @@ class Sandbox:
 
     async def expire_due(self) -> None:
         async with self.lock:
-            self._expire(clock.now())
+            self._expire(now_utc())
 
     def _expire(self, at) -> None:
         for trade in self.book.expired(at):
@@ -193,7 +194,7 @@ class Sandbox:
                 "alipay.trade.fastpay.refund.query": self._refund_query,
             }[method]
             async with self.lock:
-                at = clock.now()
+                at = now_utc()
                 self._expire(at)
                 trade = self.book.get(out_trade_no, trade_no)
                 return handler(trade, data, at)
@@ -213,7 +214,7 @@ class Sandbox:
         """A refund the merchant makes in Alipay's console, outside the shop: its own refund
         number, and the refund notify Alipay sends for any refund."""
         async with self.lock:
-            at = clock.now()
+            at = now_utc()
             self._expire(at)
             trade = self.book.trades.get(out_trade_no)
             if trade is None:
@@ -258,7 +259,7 @@ class Sandbox:
         async with self.lock:
             rows = bill_rows(self.book, day)
             token = secrets.token_urlsafe(16)
-            self.bills[token] = write_bill(self.seller_id + "0156", day, rows, clock.now())
+            self.bills[token] = write_bill(self.seller_id + "0156", day, rows, now_utc())
         return {
             "code": "10000",
             "msg": "Success",
@@ -269,7 +270,7 @@ class Sandbox:
 
     async def view(self, out_trade_no: str) -> dict | None:
         async with self.lock:
-            self._expire(clock.now())
+            self._expire(now_utc())
             trade = self.book.trades.get(out_trade_no)
             link = trade.link if trade else self.book.latest_link.get(out_trade_no)
             if link is None:
@@ -325,7 +326,7 @@ def bill_rows(book, day: date) -> list[BillRow]:
         return moment is not None and moment.astimezone(clock.BEIJING).date() == day
 
     def stamp(moment) -> str:
-        return moment.astimezone(clock.BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+        return clock.beijing(moment)
 
     rows = []
     for trade in book.trades.values():

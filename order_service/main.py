@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
 from order_service.api import addresses, admin, auth, cart, catalog, health, internal, orders
-from order_service.api.errors import install_domain_errors
+from order_service.api import errors as domain_errors
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
 from order_service.services.sweeper import sweep_once
@@ -34,7 +34,7 @@ WEB_DIR = Path(str(files("order_service.web")))
 
 def _lease_seconds(settings: OrderSettings) -> float:
     # Long enough for one close call (connect + read) and the cancel after it.
-    return settings.payment_timeout_seconds * 3 + 5
+    return settings.payment_service_timeout_seconds * 3 + 5
 
 
 def create_app(settings: OrderSettings | None = None) -> FastAPI:
@@ -42,12 +42,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         resolved = settings or OrderSettings()
         configure_logging("order", json=resolved.log_json)
-        engine = create_engine(
-            resolved.database_url,
-            pool_size=resolved.db_pool_size,
-            max_overflow=resolved.db_max_overflow,
-            transaction_pooler=resolved.db_transaction_pooler,
-        )
+        engine = create_engine(resolved.database_url, **resolved.engine_options())
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
@@ -63,7 +58,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.payments = PaymentClient(
             resolved.payment_service_url,
             resolved.service_auth_secret,
-            resolved.payment_timeout_seconds,
+            resolved.payment_service_timeout_seconds,
         )
         lease_seconds = _lease_seconds(resolved)
         sweeper = start_periodic(
@@ -84,7 +79,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     app.state.checkout_hooks = CheckoutHooks()
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
-    install_domain_errors(app)
+    domain_errors.install(app)
     for module in (health, auth, catalog, addresses, cart, orders, admin, internal):
         app.include_router(module.router)
     app.mount("/metrics", make_asgi_app())

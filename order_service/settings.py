@@ -2,14 +2,14 @@
 
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.money import Money
-from shared.settings import DEV_PLACEHOLDER, ServiceSettings
+from shared.settings import DEV_PLACEHOLDER, DatabasePoolSettings, ServiceSettings
 
 
-class OrderSettings(ServiceSettings):
+class OrderSettings(ServiceSettings, DatabasePoolSettings):
     model_config = SettingsConfigDict(env_prefix="ORDER_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///var/order.db"
@@ -20,10 +20,10 @@ class OrderSettings(ServiceSettings):
     pay_timeout_seconds: int = Field(1800, gt=0)
     freight: Money = Decimal("10.00")
     sweep_interval_seconds: float = Field(30.0, gt=0)
-    payment_timeout_seconds: float = Field(5.0, gt=0)
-    db_pool_size: int = Field(10, gt=0)
-    db_max_overflow: int = Field(20, ge=0)
-    db_transaction_pooler: bool = False
+    # HTTP timeout of calls to the payment service (not pay_timeout_seconds, the buyer's time)
+    payment_service_timeout_seconds: float = Field(
+        5.0, gt=0, validation_alias=AliasChoices("ORDER_PAYMENT_TIMEOUT_SECONDS")
+    )
 
     def secret_fields(self) -> tuple[str, ...]:
         return ("service_auth_secret", "jwt_secret")

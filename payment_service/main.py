@@ -12,6 +12,7 @@ from prometheus_client import make_asgi_app
 
 from payment_service.alipay import AlipayClient, AlipayConfig
 from payment_service.api import alipay, health, internal
+from payment_service.api import errors as domain_errors
 from payment_service.services.reconcile import reconcile_once
 from payment_service.services.relay import relay_once
 from payment_service.services.runtime import Runtime
@@ -48,7 +49,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         current = settings or PaymentSettings()
         configure_logging("payment", json=current.log_json)
         client = alipay_client(current)  # fails here, at start-up, on a bad key
-        engine = create_engine(current.database_url)
+        engine = create_engine(current.database_url, **current.engine_options())
         rt = Runtime(
             settings=current,
             engine=engine,
@@ -85,6 +86,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     app = service_app(title="Payment service", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
+    domain_errors.install(app)
     app.include_router(health.router)
     app.include_router(internal.router)
     app.include_router(alipay.router)

@@ -5,34 +5,19 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import DatabasePoolSettings, ServiceSettings
 
 
-class PaymentSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+class PaymentSettings(ServiceSettings, DatabasePoolSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYMENT_", env_file=".env", extra="ignore")
 
-    database_url: str = Field(
-        "sqlite+aiosqlite:///var/payment.db", validation_alias=AliasChoices("PAYMENT_DATABASE_URL")
-    )
-    order_service_url: str = Field(
-        "http://127.0.0.1:8000", validation_alias=AliasChoices("PAYMENT_ORDER_SERVICE_URL")
-    )
-    public_url: str = Field(
-        "http://127.0.0.1:8001", validation_alias=AliasChoices("PAYMENT_PUBLIC_URL")
-    )
-    spa_result_url: str = Field(
-        "http://127.0.0.1:8000/",
-        validation_alias=AliasChoices("PAYMENT_SPA_RESULT_URL"),
-    )
-    relay_interval_seconds: float = Field(
-        1.0, gt=0, validation_alias=AliasChoices("PAYMENT_RELAY_INTERVAL_SECONDS")
-    )
-    reconcile_interval_seconds: float = Field(
-        60.0, gt=0, validation_alias=AliasChoices("PAYMENT_RECONCILE_INTERVAL_SECONDS")
-    )
-    reconcile_after_seconds: float = Field(
-        300.0, ge=0, validation_alias=AliasChoices("PAYMENT_RECONCILE_AFTER_SECONDS")
-    )
+    database_url: str = "sqlite+aiosqlite:///var/payment.db"
+    order_service_url: str = "http://127.0.0.1:8000"
+    public_url: str = "http://127.0.0.1:8001"
+    spa_result_url: str = "http://127.0.0.1:8000/"
+    relay_interval_seconds: float = Field(1.0, gt=0)
+    reconcile_interval_seconds: float = Field(60.0, gt=0)
+    reconcile_after_seconds: float = Field(300.0, ge=0)
     order_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
     )

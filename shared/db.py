@@ -7,11 +7,13 @@ halfway through a transaction).
 """
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Select, event
+import sqlalchemy as sa
+from sqlalchemy import Column, Row, Select, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -92,12 +94,42 @@ async def one_shot_sessions(url: str) -> AsyncIterator[async_sessionmaker]:
         await engine.dispose()
 
 
-def for_claiming(query: Select, session: AsyncSession) -> Select:
-    """The rows a background task claims: locked, skipping those another replica holds.
+Lease = Mapping[str, Any] | Callable[[Row], Mapping[str, Any]]
 
-    On PostgreSQL `FOR UPDATE SKIP LOCKED`, so any number of replicas can run the same task
-    without taking the same row; SQLite (the one-process quick start) has no row locks.
+
+async def claim_and_lease(
+    session: AsyncSession, query: Select, key: Column, lease: Lease
+) -> list[Row]:
+    """The rows a background task claims, each leased in the caller's transaction.
+
+    The rows of `query` are locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
+    replicas can run the same task without taking the same row (SQLite, the one-process quick
+    start, has no row locks); each is then updated, matched on its `key` column, with `lease`:
+    the same values for every row, or the values a function gives for each. The caller commits
+    the lease before it does the slow work (HTTP), so no row lock is held across it, and a row
+    whose work is lost comes back once its lease runs out.
     """
     if session.bind.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True)
-    return query
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await session.execute(query)).all())
+    if not rows:
+        return rows
+    table = key.table
+    if callable(lease):
+        # one UPDATE per row, executed as one batch; bind names must differ from column names
+        leases = [
+            {"_key": row._mapping[key], **{f"_{k}": v for k, v in lease(row).items()}}
+            for row in rows
+        ]
+        columns = [name[1:] for name in leases[0] if name != "_key"]
+        await session.execute(
+            sa.update(table)
+            .where(key == sa.bindparam("_key"))
+            .values({name: sa.bindparam(f"_{name}") for name in columns}),
+            leases,
+        )
+    else:
+        await session.execute(
+            sa.update(table).where(key.in_([row._mapping[key] for row in rows])).values(lease)
+        )
+    return rows

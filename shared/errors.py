@@ -1,10 +1,13 @@
 """RFC 9457 problem documents for every error a service answers.
 
-Raise `Problem(status, code, detail, **extra)` anywhere below the routers;
-`install_problem_handlers` turns it, FastAPI's validation errors, plain HTTP errors and
-unexpected exceptions into `application/problem+json` with a stable `code`.
+Services raise domain errors (`shared.domain_errors`); each service's `api/errors.py` maps their
+classes to statuses with `install_domain_errors`. `Problem(status, code, detail, **extra)` is for
+the HTTP layer itself (routers, request signatures). `install_problem_handlers` turns problems,
+FastAPI's validation errors, plain HTTP errors and unexpected exceptions into
+`application/problem+json` with a stable `code`.
 """
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.domain_errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("errors")
@@ -89,6 +94,22 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
     _document_problems(app)
+
+
+def install_domain_errors(app: FastAPI, statuses: Mapping[type[DomainError], int]) -> None:
+    """Answer each domain error with a problem document: the status of its nearest class in
+    `statuses` (400 when none is), its `code`, `detail` and extra fields."""
+
+    def status_for(error: DomainError) -> int:
+        for kind in type(error).__mro__:
+            if kind in statuses:
+                return statuses[kind]
+        return 400
+
+    async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(status_for(exc), exc.code, exc.detail, **exc.extra)
+
+    app.add_exception_handler(DomainError, on_domain_error)
 
 
 PROBLEM_SCHEMA = {

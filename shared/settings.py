@@ -1,7 +1,9 @@
 """Settings common to every service, read from the environment (and a `.env` file).
 
-Each service subclasses `ServiceSettings` with its own `env_prefix`; the shared secret that
-signs internal calls is read without prefix, as the contract names it.
+Each service subclasses `ServiceSettings` with its own `env_prefix`, so a field is read from
+its prefix and name (`database_url` from ORDER_DATABASE_URL); `validation_alias` names only the
+variables outside that rule, such as the shared secret that signs internal calls (read without
+prefix, as the contract names it) and the payment service's ALIPAY_*.
 """
 
 from typing import Literal
@@ -39,3 +41,19 @@ class ServiceSettings(BaseSettings):
     def secret_fields(self) -> tuple[str, ...]:
         """Names of fields that must not keep the development placeholder."""
         return ("service_auth_secret",)
+
+
+class DatabasePoolSettings(BaseSettings):
+    """The PostgreSQL pool of a service with a database (<PREFIX>_DB_POOL_SIZE, …): mixed into
+    its settings class beside ServiceSettings, read by `shared.db.create_engine`."""
+
+    db_pool_size: int = Field(10, gt=0)
+    db_max_overflow: int = Field(20, ge=0)
+    db_transaction_pooler: bool = False
+
+    def engine_options(self) -> dict:
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "transaction_pooler": self.db_transaction_pooler,
+        }

@@ -1,10 +1,9 @@
-"""Domain errors become problem+json answers with the error's code."""
+"""The HTTP status of each order-service domain error."""
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from order_service.domain.errors import (
     Conflict,
-    DomainError,
     EmptyCart,
     Forbidden,
     IdempotencyKeyReused,
@@ -13,30 +12,19 @@ from order_service.domain.errors import (
     PaymentUnavailable,
     Unprocessable,
 )
-from shared.errors import problem_response
+from shared.errors import install_domain_errors
 
-_STATUS = [
-    (NotFound, 404),
-    (Conflict, 409),
-    (EmptyCart, 400),
-    (IdempotencyKeyReused, 422),
-    (Unprocessable, 422),
-    (Forbidden, 403),
-    (InvalidCredentials, 401),
-    (PaymentUnavailable, 503),
-]
-
-
-def status_for(error: DomainError) -> int:
-    for kind, status in _STATUS:
-        if isinstance(error, kind):
-            return status
-    return 400
+STATUSES = {
+    NotFound: 404,
+    Conflict: 409,
+    EmptyCart: 400,
+    IdempotencyKeyReused: 422,
+    Unprocessable: 422,
+    Forbidden: 403,
+    InvalidCredentials: 401,
+    PaymentUnavailable: 503,
+}
 
 
-async def _on_domain_error(request: Request, exc: DomainError):
-    return problem_response(status_for(exc), exc.code, exc.detail, **exc.extra)
-
-
-def install_domain_errors(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _on_domain_error)
+def install(app: FastAPI) -> None:
+    install_domain_errors(app, STATUSES)

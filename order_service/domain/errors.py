@@ -1,25 +1,7 @@
-"""Domain errors: a stable machine `code` and a sentence. The API maps each class to a status."""
+"""Order-service domain errors (shared.domain_errors); api/errors.py gives their statuses."""
 
-
-class DomainError(Exception):
-    code = "domain_error"
-
-    def __init__(self, detail: str, **extra):
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
-
-
-class NotFound(DomainError):
-    def __init__(self, code: str, detail: str, **extra):
-        super().__init__(detail, **extra)
-        self.code = code
-
-
-class Conflict(DomainError):
-    def __init__(self, code: str, detail: str, **extra):
-        super().__init__(detail, **extra)
-        self.code = code
+from shared.domain_errors import Conflict, DomainError
+from shared.domain_errors import NotFound as NotFound  # re-exported for the services
 
 
 class InsufficientStock(Conflict):

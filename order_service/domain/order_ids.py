@@ -6,9 +6,11 @@ astronomically unlikely rest.
 """
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
+
+from shared.time import now_utc
 
 
 def new_order_id(user_id: int, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
+    now = now or now_utc()
     return f"{now:%Y%m%d%H%M%S}{user_id:06d}{secrets.token_hex(5)}"

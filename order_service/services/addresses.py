@@ -3,8 +3,8 @@
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from order_service.storage.database import now_utc
 from order_service.storage.tables import addresses
+from shared.time import now_utc
 
 _COLUMNS = [column for column in addresses.c if column.name not in ("user_id", "created_at")]
 

@@ -53,7 +53,6 @@ from order_service.domain.states import PayMethod, initial_status
 from order_service.domain.stock import SkuStock, allot, still_fits
 from order_service.services.orders_read import load_order, order_view
 from order_service.storage.cart import CartStore
-from order_service.storage.database import now_utc
 from order_service.storage.order_writes import (
     claim_keys,
     find_key,
@@ -62,6 +61,7 @@ from order_service.storage.order_writes import (
     release_keys,
 )
 from order_service.storage.stock import read_stock, take_stock
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 

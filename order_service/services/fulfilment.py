@@ -12,9 +12,9 @@ from order_service.domain.errors import Unprocessable
 from order_service.domain.states import OrderStatus, ensure_move
 from order_service.services.orders_read import admin_order, find_order, load_order, not_found
 from order_service.storage.comments import add_comments
-from order_service.storage.database import now_utc
 from order_service.storage.orders import transition
 from order_service.storage.tables import order_lines
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 

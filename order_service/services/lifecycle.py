@@ -23,11 +23,11 @@ from order_service.domain.states import (
     ensure_payable,
 )
 from order_service.services.orders_read import find_order, load_order, not_found
-from order_service.storage.database import now_utc
 from order_service.storage.orders import transition
 from order_service.storage.stock import return_stock
 from order_service.storage.tables import order_lines, orders
 from shared.money import to_money
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 

@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from order_service.domain.errors import NotFound
 from order_service.storage import order_queries
-from order_service.storage.database import utc
 from order_service.storage.order_queries import OrderFilter
 from order_service.storage.tables import orders
 
@@ -22,7 +21,7 @@ def refund_view(refund: Mapping) -> dict:
         "reason": refund["reason"],
         "status": refund["status"],
         "error": refund["error"],
-        "created_at": utc(refund["created_at"]),
+        "created_at": refund["created_at"],
     }
 
 
@@ -33,7 +32,7 @@ def order_view(row: Mapping, lines: list[Mapping], refunds: list[Mapping] = ()) 
         shipment = {
             "carrier": row["carrier"],
             "tracking_no": row["tracking_no"],
-            "shipped_at": utc(row["shipped_at"]),
+            "shipped_at": row["shipped_at"],
         }
     return {
         "order_id": row["order_id"],
@@ -52,14 +51,14 @@ def order_view(row: Mapping, lines: list[Mapping], refunds: list[Mapping] = ()) 
             }
             for line in lines
         ],
-        "created_at": utc(row["created_at"]),
-        "pay_deadline": utc(row["pay_deadline"]),
-        "paid_at": utc(row["paid_at"]),
-        "canceled_at": utc(row["canceled_at"]),
+        "created_at": row["created_at"],
+        "pay_deadline": row["pay_deadline"],
+        "paid_at": row["paid_at"],
+        "canceled_at": row["canceled_at"],
         "cancel_reason": row["cancel_reason"],
         "refunded_amount": row.get("refunded_amount", 0),
         "shipment": shipment,
-        "received_at": utc(row.get("received_at")),
+        "received_at": row.get("received_at"),
         "refunds": [refund_view(refund) for refund in refunds],
     }
 

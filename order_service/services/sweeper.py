@@ -10,16 +10,16 @@ stays unpaid and is retried once its lease runs out.
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from order_service.clients.payment import PaymentClient
 from order_service.domain.errors import PaymentUnavailable
 from order_service.domain.states import OrderStatus
 from order_service.services.lifecycle import CancelOutcome, cancel_or_mark_paid
-from order_service.storage.database import now_utc
 from order_service.storage.tables import orders
-from shared.db import for_claiming
+from shared.db import claim_and_lease
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 BATCH_SIZE = 50
@@ -32,25 +32,19 @@ _COUNTED = {
 
 async def claim_expired(sessions: async_sessionmaker, lease_seconds: float) -> list:
     now = now_utc()
-    async with sessions() as session, session.begin():
-        query = (
-            select(orders.c.order_id, orders.c.pay_method)
-            .where(
-                orders.c.status == OrderStatus.UNPAID.value,
-                orders.c.pay_deadline <= now,
-                or_(orders.c.sweep_lease_until.is_(None), orders.c.sweep_lease_until <= now),
-            )
-            .order_by(orders.c.pay_deadline)
-            .limit(BATCH_SIZE)
+    query = (
+        select(orders.c.order_id, orders.c.pay_method)
+        .where(
+            orders.c.status == OrderStatus.UNPAID.value,
+            orders.c.pay_deadline <= now,
+            or_(orders.c.sweep_lease_until.is_(None), orders.c.sweep_lease_until <= now),
         )
-        rows = (await session.execute(for_claiming(query, session))).all()
-        if rows:
-            await session.execute(
-                update(orders)
-                .where(orders.c.order_id.in_([row.order_id for row in rows]))
-                .values(sweep_lease_until=now + timedelta(seconds=lease_seconds))
-            )
-    return rows
+        .order_by(orders.c.pay_deadline)
+        .limit(BATCH_SIZE)
+    )
+    lease = {"sweep_lease_until": now + timedelta(seconds=lease_seconds)}
+    async with sessions() as session, session.begin():
+        return await claim_and_lease(session, query, orders.c.order_id, lease)
 
 
 async def sweep_once(

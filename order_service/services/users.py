@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from order_service.domain.errors import Conflict, Forbidden, InvalidCredentials
-from order_service.storage.database import now_utc
 from order_service.storage.tables import users
+from shared.time import now_utc
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both failures take the same time.

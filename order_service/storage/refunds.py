@@ -6,8 +6,8 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from order_service.storage.database import now_utc
 from order_service.storage.tables import order_refunds, orders
+from shared.time import now_utc
 
 
 async def upsert_refund(session: AsyncSession, order_id: str, refund: dict) -> None:

@@ -4,7 +4,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -14,6 +13,8 @@ from sqlalchemy import (
     Table,
 )
 
+from shared.time import UTCDateTime
+
 metadata = MetaData()
 
 users = Table(
@@ -22,7 +23,7 @@ users = Table(
     Column("id", Integer, primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     # made by `python -m order_service create-admin`: may use /api/admin/
     Column("is_admin", Boolean, nullable=False, server_default="false"),
 )
@@ -38,7 +39,7 @@ addresses = Table(
     Column("city", String(50), nullable=False),
     Column("district", String(50), nullable=False),
     Column("place", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 goods = Table(
@@ -74,21 +75,21 @@ orders = Table(
     Column("total_count", Integer, nullable=False),
     Column("freight", Numeric(10, 2), nullable=False),
     Column("total_amount", Numeric(12, 2), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("pay_deadline", DateTime(timezone=True), nullable=True),
-    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("pay_deadline", UTCDateTime(), nullable=True),
+    Column("paid_at", UTCDateTime(), nullable=True),
     Column("trade_no", String(64), nullable=True),
-    Column("canceled_at", DateTime(timezone=True), nullable=True),
+    Column("canceled_at", UTCDateTime(), nullable=True),
     Column("cancel_reason", String(20), nullable=True),
     # The expiry sweeper leases an order while it asks the payment service to close it.
-    Column("sweep_lease_until", DateTime(timezone=True), nullable=True),
+    Column("sweep_lease_until", UTCDateTime(), nullable=True),
     # what the payment service reports refunded (events carry the cumulative amount)
     Column("refunded_amount", Numeric(12, 2), nullable=False, server_default="0"),
     Column("carrier", String(50), nullable=True),
     Column("tracking_no", String(64), nullable=True),
-    Column("shipped_at", DateTime(timezone=True), nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=True),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("shipped_at", UTCDateTime(), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
     CheckConstraint(
         "status IN ('unpaid', 'unsent', 'unreceived', 'uncomment', 'finished', 'canceled',"
         " 'refunded')",
@@ -125,7 +126,7 @@ idempotency_keys = Table(
     Column("key", String(255), primary_key=True),
     Column("request_digest", String(64), nullable=False),
     Column("order_id", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # One comment per line of an order (the buyer's score and words), written when it is finished.
@@ -136,7 +137,7 @@ order_comments = Table(
     Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
     Column("score", Integer, nullable=False),
     Column("comment", String(1000), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     CheckConstraint("score BETWEEN 1 AND 5", name="order_comments_score_range"),
 )
 
@@ -151,8 +152,8 @@ order_refunds = Table(
     Column("reason", String(256), nullable=False),
     Column("status", String(16), nullable=False),
     Column("error", String(1000), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint(
         "status IN ('pending', 'succeeded', 'failed')", name="order_refunds_status_known"
     ),

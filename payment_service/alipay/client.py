@@ -8,7 +8,7 @@ after its signature checks out over the exact raw substring Alipay signed.
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -33,6 +33,7 @@ from shared.alipay_sign import (
     verify_bytes,
     verify_params,
 )
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +105,7 @@ class AlipayClient:
             "method": method,
             "charset": CHARSET,
             "sign_type": self.config.sign_type,
-            "timestamp": fmt.alipay_time(now or datetime.now(UTC)),
+            "timestamp": fmt.alipay_time(now or now_utc()),
             "version": "1.0",
             "biz_content": fmt.biz_content(biz),
             **self.cert_params,

@@ -1,14 +1,16 @@
 """Routes the order service calls; every one needs a signature made with SERVICE_AUTH_SECRET."""
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path
 from pydantic import AfterValidator, BaseModel, Field
 
 from payment_service.api.deps import RuntimeDep
+from payment_service.domain.errors import NotFound
+from payment_service.domain.payments import Refund
 from payment_service.services.payments import close_payment, create_payment
 from payment_service.services.refunds import (
     PaymentNotRefundable,
@@ -16,7 +18,6 @@ from payment_service.services.refunds import (
     request_refund,
 )
 from payment_service.storage import records
-from payment_service.storage.tables import notifies, refunds
 from shared.errors import Problem
 from shared.money import Money, format_money
 from shared.service_auth import require_service_auth
@@ -70,10 +71,10 @@ async def create(body: PaymentRequest, rt: RuntimeDep) -> PaymentLink:
         rt, body.order_id, body.amount, body.subject, body.channel, body.pay_deadline
     )
     return PaymentLink(
-        order_id=payment["order_id"],
-        out_trade_no=payment["out_trade_no"],
-        status=payment["status"],
-        amount=payment["amount"],
+        order_id=payment.order_id,
+        out_trade_no=payment.out_trade_no,
+        status=payment.status,
+        amount=payment.amount,
         pay_url=url,
     )
 
@@ -104,15 +105,15 @@ class RefundList(BaseModel):
     refunded_amount: Money
 
 
-def _refund_out(row) -> RefundOut:
+def _refund_out(row: Refund) -> RefundOut:
     return RefundOut(
-        refund_id=row["out_request_no"],
-        amount=row["amount"],
-        reason=row["reason"],
-        status=records.REFUND_STATUS[row["status"]],
-        error=row["last_error"],
-        created_at=row["created_at"],
-        origin=row["origin"],
+        refund_id=row.out_request_no,
+        amount=row.amount,
+        reason=row.reason,
+        status=records.REFUND_STATUS[row.status],
+        error=row.last_error,
+        created_at=row.created_at,
+        origin=row.origin,
     )
 
 
@@ -137,9 +138,9 @@ async def list_refunds(order_id: OrderId, rt: RuntimeDep) -> RefundList:
         payment = await records.payment_by_order(session, order_id)
         if payment is None:
             return RefundList(items=[], refunded_amount=Decimal("0"))
-        rows = await records.refunds_of(session, payment["id"])
+        rows = await records.refunds_of(session, payment.id)
     return RefundList(
-        items=[_refund_out(row) for row in rows], refunded_amount=payment["refunded_amount"]
+        items=[_refund_out(row) for row in rows], refunded_amount=payment.refunded_amount
     )
 
 
@@ -149,33 +150,13 @@ async def show(order_id: OrderId, rt: RuntimeDep) -> dict:
     async with rt.sessions() as session:
         payment = await records.payment_by_order(session, order_id)
         if payment is None:
-            raise Problem(404, "payment_not_found", f"No payment for order {order_id}.")
-        notify_rows = (
-            (
-                await session.execute(
-                    sa.select(notifies)
-                    .where(notifies.c.out_trade_no == payment["out_trade_no"])
-                    .order_by(notifies.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        refund_rows = (
-            (
-                await session.execute(
-                    sa.select(refunds)
-                    .where(refunds.c.payment_id == payment["id"])
-                    .order_by(refunds.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
+            raise NotFound("payment_not_found", f"No payment for order {order_id}.")
+        notify_rows = await records.notifies_of(session, payment.out_trade_no)
+        refund_rows = await records.refunds_of(session, payment.id)
     return {
-        **_jsonable(payment, drop=("id",)),
+        **_jsonable(asdict(payment), drop=("id",)),
         "notifies": [_jsonable(row, drop=("raw_body",)) for row in notify_rows],
-        "refunds": [_jsonable(row, drop=("payment_id",)) for row in refund_rows],
+        "refunds": [_jsonable(asdict(refund), drop=("payment_id",)) for refund in refund_rows],
     }
 
 

@@ -5,9 +5,70 @@ the trade was closed here: it is recorded, then refunded because its order is ca
 Nothing ever moves back: a repeat or out-of-order notify cannot undo a payment.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
-CREATED, PAID, CLOSED, REFUNDED = "created", "paid", "closed", "refunded"
+
+class PaymentStatus(StrEnum):
+    CREATED = "created"
+    PAID = "paid"
+    CLOSED = "closed"
+    REFUNDED = "refunded"
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # Alipay refused it for good; a person asks again (retry-refund)
+
+
+class RefundOrigin(StrEnum):
+    LATE_PAYMENT = "late_payment"  # automatic: paid after the order was cancelled
+    MERCHANT = "merchant"  # the back office's refund
+    CONSOLE = "console"  # made outside the shop (Alipay's console), learnt from its notify
+
+
+CREATED, PAID, CLOSED, REFUNDED = PaymentStatus
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A row of `payments`."""
+
+    id: int
+    order_id: str
+    out_trade_no: str
+    amount: Decimal
+    subject: str
+    channel: str
+    status: PaymentStatus
+    trade_no: str | None
+    pay_deadline: datetime
+    created_at: datetime
+    paid_at: datetime | None
+    closed_at: datetime | None
+    refunded_amount: Decimal
+    next_check_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Refund:
+    """A row of `refunds`."""
+
+    id: int
+    payment_id: int
+    out_request_no: str
+    amount: Decimal
+    reason: str
+    status: RefundStatus
+    created_at: datetime
+    refunded_at: datetime | None
+    last_error: str | None
+    request_key: str | None  # the merchant's Idempotency-Key
+    origin: RefundOrigin
+
 
 ALLOWED = {
     CREATED: {PAID, CLOSED},

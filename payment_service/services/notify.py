@@ -82,7 +82,7 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
         payment = await records.payment_by_out_trade_no(session, params["out_trade_no"])
         if payment is None:
             raise NotifyRejected("unknown_trade")
-        checks.check_amount(params, payment["amount"])
+        checks.check_amount(params, payment.amount)
         outcome = "recorded"
         if states.is_paid_status(params["trade_status"]):
             paid = await records.mark_paid(
@@ -92,12 +92,12 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
             if paid:
                 log.info(
                     "payment_paid",
-                    out_trade_no=payment["out_trade_no"],
+                    out_trade_no=payment.out_trade_no,
                     source="notify",
-                    was=payment["status"],
+                    was=payment.status,
                 )
         if is_refund_notify(params) and (
-            outcome == "paid" or payment["status"] in (states.PAID, states.REFUNDED)
+            outcome == "paid" or payment.status in (states.PAID, states.REFUNDED)
         ):
             outcome = await apply_refund_notify(rt, session, payment, params, refund_amount)
         await records.record_notify(session, body, True, outcome, params)

@@ -1,11 +1,10 @@
 """Create a payment (and its link), close it, and apply a trade's state as Alipay reports it."""
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from payment_service import metrics
 from payment_service.alipay import (
@@ -16,10 +15,16 @@ from payment_service.alipay import (
 )
 from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import payments as states
+from payment_service.domain.errors import (
+    AlipayMisconfigured,
+    AlipayUnavailable,
+    AmountMismatch,
+    PaymentNotOpen,
+)
+from payment_service.domain.payments import Payment
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
-from payment_service.storage.tables import payments, utcnow
-from shared.errors import Problem
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -31,63 +36,50 @@ async def create_payment(
     subject: str,
     channel: str,
     pay_deadline: datetime,
-) -> tuple[dict, str]:
+) -> tuple[Payment, str]:
     """The order's one payment and a fresh pay link; the same order twice gives the same payment."""
     async with rt.sessions.begin() as session:
-        try:
-            async with session.begin_nested():
-                await session.execute(
-                    sa.insert(payments).values(
-                        order_id=order_id,
-                        out_trade_no=order_id,
-                        amount=amount,
-                        subject=subject,
-                        channel=channel,
-                        status=states.CREATED,
-                        pay_deadline=pay_deadline,
-                        created_at=utcnow(),
-                    )
-                )
-        except IntegrityError:
-            pass  # already there: read it back and compare below
+        await records.insert_payment_once(
+            session,
+            order_id=order_id,
+            out_trade_no=order_id,
+            amount=amount,
+            subject=subject,
+            channel=channel,
+            status=states.CREATED,
+            pay_deadline=pay_deadline,
+            created_at=now_utc(),
+        )
         payment = await records.payment_by_order(session, order_id)
-        if payment["amount"] != amount:
-            raise Problem(
-                409,
-                "amount_mismatch",
-                f"Order {order_id} already has a payment of {payment['amount']}.",
-            )
-        if payment["status"] != states.CREATED:
-            raise Problem(
-                409, "payment_not_open", f"The payment of order {order_id} is {payment['status']}."
-            )
-        if payment["channel"] != channel:
-            await session.execute(
-                sa.update(payments).where(payments.c.id == payment["id"]).values(channel=channel)
-            )
-    if payment["pay_deadline"] <= datetime.now(UTC):
-        raise Problem(409, "payment_not_open", f"The pay deadline of order {order_id} has passed.")
+        if payment.amount != amount:
+            raise AmountMismatch(f"Order {order_id} already has a payment of {payment.amount}.")
+        if payment.status != states.CREATED:
+            raise PaymentNotOpen(f"The payment of order {order_id} is {payment.status}.")
+        if payment.channel != channel:
+            await records.set_channel(session, payment.id, channel)
+    if payment.pay_deadline <= now_utc():
+        raise PaymentNotOpen(f"The pay deadline of order {order_id} has passed.")
     url = rt.alipay.pay_url(
         channel,
-        payment["out_trade_no"],
-        payment["amount"],
-        payment["subject"],
-        time_expire=payment["pay_deadline"],
+        payment.out_trade_no,
+        payment.amount,
+        payment.subject,
+        time_expire=payment.pay_deadline,
         notify_url=rt.settings.notify_url,
         return_url=rt.settings.return_url,
     )
-    return dict(payment, channel=channel), url
+    return replace(payment, channel=channel), url
 
 
-async def apply_trade(rt: Runtime, payment, trade: dict, source: str = "query") -> bool:
+async def apply_trade(rt: Runtime, payment: Payment, trade: dict, source: str = "query") -> bool:
     """Apply what alipay.trade.query says, as a notify would: paid (once) when it was paid.
     `source` (query: the reconciler, close: a close request) is what the log and metric say."""
     if not states.is_paid_status(trade.get("trade_status")):
         return False
-    if Decimal(str(trade.get("total_amount", "0"))) != payment["amount"]:
+    if Decimal(str(trade.get("total_amount", "0"))) != payment.amount:
         log.error(
             "query_amount_mismatch",
-            out_trade_no=payment["out_trade_no"],
+            out_trade_no=payment.out_trade_no,
             total_amount=trade.get("total_amount"),
         )
         return False
@@ -96,7 +88,7 @@ async def apply_trade(rt: Runtime, payment, trade: dict, source: str = "query") 
         applied = await records.mark_paid(session, payment, trade["trade_no"], paid_at)
     if applied:
         metrics.PAID.labels(source=source).inc()
-        log.info("payment_paid", out_trade_no=payment["out_trade_no"], source=source)
+        log.info("payment_paid", out_trade_no=payment.out_trade_no, source=source)
     return True
 
 
@@ -106,19 +98,17 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
         payment = await records.payment_by_order(session, order_id)
     if payment is None:
         return states.CLOSED
-    if payment["status"] == states.PAID:
+    if payment.status == states.PAID:
         return states.PAID
-    if payment["status"] in (states.CLOSED, states.REFUNDED):
+    if payment.status in (states.CLOSED, states.REFUNDED):
         return states.CLOSED
     try:
         at_alipay = await _close_at_alipay(rt, payment)
     except AlipayConfigurationError as exc:
         log.error("alipay_misconfigured", order_id=order_id, error=str(exc))
-        raise Problem(
-            502, "alipay_misconfigured", f"Alipay refuses our configuration: {exc}"
-        ) from exc
+        raise AlipayMisconfigured(f"Alipay refuses our configuration: {exc}") from exc
     except AlipayError as exc:
-        raise Problem(503, "alipay_unavailable", f"Alipay could not be asked: {exc}") from exc
+        raise AlipayUnavailable(f"Alipay could not be asked: {exc}") from exc
     if at_alipay == states.PAID:
         return states.PAID
     # A trade that never reached Alipay is closed here only: its link stays payable at Alipay
@@ -126,24 +116,24 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
     # in case a late payment's notifies are all lost. A trade closed at Alipay needs no watch.
     watch_from = None
     if at_alipay == _NOT_AT_ALIPAY:
-        watch_from = utcnow() + timedelta(seconds=rt.settings.reconcile_after_seconds)
+        watch_from = now_utc() + timedelta(seconds=rt.settings.reconcile_after_seconds)
     async with rt.sessions.begin() as session:
         if await records.move(
-            session, payment["id"], states.CLOSED, closed_at=utcnow(), next_check_at=watch_from
+            session, payment.id, states.CLOSED, closed_at=now_utc(), next_check_at=watch_from
         ):
             return states.CLOSED
-        current = await records.payment_by_id(session, payment["id"])
+        current = await records.payment_by_id(session, payment.id)
     # a notify marked it paid while we were closing
-    return states.PAID if current["status"] == states.PAID else states.CLOSED
+    return states.PAID if current.status == states.PAID else states.CLOSED
 
 
 _NOT_AT_ALIPAY = "not_at_alipay"
 
 
-async def _close_at_alipay(rt: Runtime, payment) -> str:
+async def _close_at_alipay(rt: Runtime, payment: Payment) -> str:
     """`paid` when Alipay says paid (then recorded), `closed` when the trade is closed there,
     `not_at_alipay` when there is no trade to close (the buyer never reached the cashier)."""
-    out_trade_no = payment["out_trade_no"]
+    out_trade_no = payment.out_trade_no
     try:
         trade = await rt.alipay.query(out_trade_no)
     except TradeNotExist:

@@ -14,15 +14,15 @@ until a check after the link has expired finds it unpaid; then next_check_at is 
 
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 import structlog
 
 from payment_service.alipay import AlipayError, TradeNotExist
 from payment_service.domain import payments as states
+from payment_service.domain.payments import Payment
 from payment_service.services.payments import apply_trade
 from payment_service.services.runtime import Runtime
-from payment_service.storage.tables import payments, utcnow
-from shared.db import for_claiming
+from payment_service.storage import records
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -36,74 +36,42 @@ def next_check(created_at: datetime, now: datetime, after: timedelta) -> datetim
     return now + min(max(now - created_at, after, MIN_BACKOFF), MAX_BACKOFF)
 
 
-async def claim_due(rt: Runtime) -> list:
+async def claim_due(rt: Runtime) -> list[Payment]:
     """Open payments due for a check, oldest due first, each rescheduled before it is returned."""
-    now = utcnow()
+    now = now_utc()
     after = timedelta(seconds=rt.settings.reconcile_after_seconds)
-    query = (
-        sa.select(payments)
-        .where(
-            sa.or_(
-                sa.and_(
-                    payments.c.status == states.CREATED,
-                    payments.c.created_at <= now - after,
-                    sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
-                ),
-                sa.and_(payments.c.status == states.CLOSED, payments.c.next_check_at <= now),
-            )
-        )
-        # a payment never checked yet is due `after` its creation; ordering it by created_at
-        # gives first checks a head start of `after` over re-checks
-        .order_by(sa.func.coalesce(payments.c.next_check_at, payments.c.created_at), payments.c.id)
-        .limit(BATCH)
-    )
     async with rt.sessions.begin() as session:
-        rows = (await session.execute(for_claiming(query, session))).mappings().all()
-        if rows:
-            await session.execute(
-                sa.update(payments)
-                .where(payments.c.id == sa.bindparam("payment_id"))
-                .values(next_check_at=sa.bindparam("check_at")),
-                [
-                    {"payment_id": row["id"], "check_at": next_check(row["created_at"], now, after)}
-                    for row in rows
-                ],
-            )
-    return rows
+        return await records.claim_due_checks(
+            session, now, after, BATCH, lambda payment: next_check(payment.created_at, now, after)
+        )
 
 
 async def reconcile_once(rt: Runtime) -> int:
     """Query the payments due at Alipay; the number found paid."""
     found = 0
     for payment in await claim_due(rt):
-        asked_at = utcnow()
+        asked_at = now_utc()
         try:
-            trade = await rt.alipay.query(payment["out_trade_no"])
+            trade = await rt.alipay.query(payment.out_trade_no)
         except TradeNotExist:
             trade = None  # the buyer never reached the cashier (yet)
         except AlipayError as exc:
-            log.warning(
-                "reconcile_query_failed", out_trade_no=payment["out_trade_no"], error=str(exc)
-            )
+            log.warning("reconcile_query_failed", out_trade_no=payment.out_trade_no, error=str(exc))
             continue
         if trade is not None and await apply_trade(rt, payment, trade):
             found += 1
-            log.info("reconcile_found_paid", out_trade_no=payment["out_trade_no"])
-        elif payment["status"] == states.CLOSED and _link_expired(rt, payment, asked_at):
+            log.info("reconcile_found_paid", out_trade_no=payment.out_trade_no)
+        elif payment.status == states.CLOSED and _link_expired(rt, payment, asked_at):
             await _stop_watching(rt, payment)
     return found
 
 
-def _link_expired(rt: Runtime, payment, asked_at: datetime) -> bool:
+def _link_expired(rt: Runtime, payment: Payment, asked_at: datetime) -> bool:
     """Asked past the link's time limit, with a margin for Alipay's clock and expiry run."""
     margin = timedelta(seconds=rt.settings.reconcile_after_seconds)
-    return asked_at > payment["pay_deadline"] + margin
+    return asked_at > payment.pay_deadline + margin
 
 
-async def _stop_watching(rt: Runtime, payment) -> None:
+async def _stop_watching(rt: Runtime, payment: Payment) -> None:
     async with rt.sessions.begin() as session:
-        await session.execute(
-            sa.update(payments)
-            .where(payments.c.id == payment["id"], payments.c.status == states.CLOSED)
-            .values(next_check_at=None)
-        )
+        await records.stop_watching(session, payment.id)

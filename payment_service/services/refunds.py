@@ -32,6 +32,7 @@ from payment_service.alipay import (
 )
 from payment_service.alipay.errors import SellerBalanceNotEnough
 from payment_service.domain import payments as states
+from payment_service.domain.payments import Payment, Refund, RefundOrigin, RefundStatus
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
 
@@ -71,15 +72,15 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
     RefundRefused when Alipay refused it for good (the caller stops)."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
-        if payment is None or payment["status"] == states.REFUNDED:
+        if payment is None or payment.status == states.REFUNDED:
             return
-        out_request_no = states.refund_request_no(payment["out_trade_no"])
+        out_request_no = states.refund_request_no(payment.out_trade_no)
         refund = await records.ensure_refund(
-            session, payment, out_request_no, payment["amount"], states.LATE_PAYMENT_REASON
+            session, payment, out_request_no, payment.amount, states.LATE_PAYMENT_REASON
         )
-    if refund["status"] == "failed":
-        raise RefundRefused(refund["last_error"])
-    if refund["status"] != "succeeded":
+    if refund.status == RefundStatus.FAILED:
+        raise RefundRefused(refund.last_error)
+    if refund.status != RefundStatus.SUCCEEDED:
         try:
             await _refund_at_alipay(rt, payment, refund)
         except AlipayError as exc:
@@ -88,8 +89,8 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
             if isinstance(exc, SellerBalanceNotEnough):
                 log.warning(
                     "refund_waits_for_balance",
-                    out_trade_no=payment["out_trade_no"],
-                    amount=str(refund["amount"]),
+                    out_trade_no=payment.out_trade_no,
+                    amount=str(refund.amount),
                     hint="top up the Alipay account; the refund is retried with backoff",
                 )
             raise
@@ -98,22 +99,22 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
         await records.complete_refund(session, refund, payment)
     log.info(
         "payment_refunded",
-        out_trade_no=payment["out_trade_no"],
-        out_request_no=refund["out_request_no"],
-        reason=refund["reason"],
+        out_trade_no=payment.out_trade_no,
+        out_request_no=refund.out_request_no,
+        reason=refund.reason,
     )
 
 
-async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayError) -> None:
+async def _record_refusal(rt: Runtime, payment: Payment, refund: Refund, exc: AlipayError) -> None:
     reason = refusal_reason(exc)
     async with rt.sessions.begin() as session:
         await records.fail_refund(session, refund, reason)
     metrics.REFUNDS.labels(result="failed").inc()
     log.error(
         "refund_refused",
-        out_trade_no=payment["out_trade_no"],
-        out_request_no=refund["out_request_no"],
-        amount=str(refund["amount"]),
+        out_trade_no=payment.out_trade_no,
+        out_request_no=refund.out_request_no,
+        amount=str(refund.amount),
         sub_code=getattr(exc, "sub_code", ""),
         sub_msg=getattr(exc, "sub_msg", ""),
         code=getattr(exc, "code", ""),
@@ -122,15 +123,15 @@ async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayError) -> Non
     raise RefundRefused(reason) from exc
 
 
-async def _refund_at_alipay(rt: Runtime, payment, refund) -> None:
+async def _refund_at_alipay(rt: Runtime, payment: Payment, refund: Refund) -> None:
     answer = await rt.alipay.refund(
-        payment["out_trade_no"], refund["amount"], refund["out_request_no"], refund["reason"]
+        payment.out_trade_no, refund.amount, refund.out_request_no, refund.reason
     )
     if answer.get("fund_change") == "Y":
         return
     # fund_change=N: a repeat of a refund already made, or not made; only the query can tell
-    found = await rt.alipay.refund_query(payment["out_trade_no"], refund["out_request_no"])
-    if not states.refund_confirmed(found, refund["amount"]):
+    found = await rt.alipay.refund_query(payment.out_trade_no, refund.out_request_no)
+    if not states.refund_confirmed(found, refund.amount):
         raise RefundNotConfirmed(f"refund not confirmed by the refund query: {found}")
 
 
@@ -144,9 +145,9 @@ async def retry_refused_refund(sessions, order_id: str) -> bool:
     """
     async with sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
-        if payment is None or not await records.reopen_refund(session, payment["id"]):
+        if payment is None or not await records.reopen_refund(session, payment.id):
             return False
-        await records.enqueue_paid_event(session, payment, payment["trade_no"], payment["paid_at"])
+        await records.enqueue_paid_event(session, payment, payment.trade_no, payment.paid_at)
     log.info("refund_requeued", order_id=order_id)
     return True
 
@@ -161,33 +162,33 @@ class PaymentNotRefundable(Exception):
 
 async def request_refund(
     rt: Runtime, order_id: str, amount: Decimal, reason: str, request_key: str
-) -> dict:
+) -> Refund:
     """The merchant's refund: made (or found again by its key), then tried at Alipay once.
     Returns the refund row as it stands after that attempt."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id, lock=True)
         if payment is None:
             raise PaymentNotRefundable(f"no payment for order {order_id}")
-        refund = await records.refund_by_key(session, payment["id"], request_key)
+        refund = await records.refund_by_key(session, payment.id, request_key)
         if refund is None:
-            if payment["status"] not in (states.PAID, states.REFUNDED):
-                raise PaymentNotRefundable(f"the payment is {payment['status']}")
-            committed = await records.committed_refunds(session, payment["id"])
-            if committed + amount > payment["amount"]:
+            if payment.status not in (states.PAID, states.REFUNDED):
+                raise PaymentNotRefundable(f"the payment is {payment.status}")
+            committed = await records.committed_refunds(session, payment.id)
+            if committed + amount > payment.amount:
                 raise RefundExceedsPaid(
-                    f"{committed} is refunded or being refunded of {payment['amount']}"
+                    f"{committed} is refunded or being refunded of {payment.amount}"
                 )
             refund = await records.add_refund(
-                session, payment, amount, reason, "merchant", request_key=request_key
+                session, payment, amount, reason, RefundOrigin.MERCHANT, request_key=request_key
             )
-            log.info("refund_requested", order_id=order_id, out_request_no=refund["out_request_no"])
-    if refund["status"] == "requested":
+            log.info("refund_requested", order_id=order_id, out_request_no=refund.out_request_no)
+    if refund.status == RefundStatus.REQUESTED:
         try:
-            await process_refund(rt, refund["out_request_no"])
+            await process_refund(rt, refund.out_request_no)
         except AlipayError as exc:
             log.warning("refund_not_settled", order_id=order_id, error=str(exc))
     async with rt.sessions() as session:
-        return await records.refund_of(session, refund["out_request_no"])
+        return await records.refund_of(session, refund.out_request_no)
 
 
 async def process_refund(rt: Runtime, out_request_no: str) -> str:
@@ -195,9 +196,9 @@ async def process_refund(rt: Runtime, out_request_no: str) -> str:
     AlipayError when the outcome is not known yet (the relay asks again later, same number)."""
     async with rt.sessions() as session:
         refund = await records.refund_of(session, out_request_no)
-        payment = await records.payment_by_id(session, refund["payment_id"]) if refund else None
-    if refund is None or refund["status"] != "requested":
-        return refund["status"] if refund else "failed"
+        payment = await records.payment_by_id(session, refund.payment_id) if refund else None
+    if refund is None or refund.status != RefundStatus.REQUESTED:
+        return refund.status if refund else RefundStatus.FAILED
     try:
         await _refund_at_alipay(rt, payment, refund)
     except AlipayError as exc:
@@ -214,16 +215,18 @@ async def process_refund(rt: Runtime, out_request_no: str) -> str:
     async with rt.sessions.begin() as session:
         if await records.settle_refund(session, refund):
             metrics.REFUNDS.labels(result="succeeded").inc()
-    log.info("payment_refunded", out_request_no=out_request_no, amount=str(refund["amount"]))
+    log.info("payment_refunded", out_request_no=out_request_no, amount=str(refund.amount))
     return "succeeded"
 
 
-async def apply_refund_notify(rt: Runtime, session, payment, params: dict, amount) -> str:
+async def apply_refund_notify(
+    rt: Runtime, session, payment: Payment, params: dict, amount: Decimal
+) -> str:
     """A verified refund notify (out_biz_no = the refund's out_request_no), in the notify's
     transaction. Ours: settled if it was not yet. Unknown: a refund made outside the shop, of
     `amount` (from the refund query), recorded and settled. Returns the notify's outcome."""
     out_request_no = params["out_biz_no"]
-    await records.payment_by_order(session, payment["order_id"], lock=True)
+    await records.payment_by_order(session, payment.order_id, lock=True)
     refund = await records.refund_of(session, out_request_no)
     if refund is None:
         refund = await records.add_refund(
@@ -231,10 +234,10 @@ async def apply_refund_notify(rt: Runtime, session, payment, params: dict, amoun
             payment,
             amount,
             "refunded outside the shop (Alipay console)",
-            "console",
+            RefundOrigin.CONSOLE,
             out_request_no=out_request_no,
         )
-        log.warning("refund_outside_shop", order_id=payment["order_id"], amount=str(amount))
+        log.warning("refund_outside_shop", order_id=payment.order_id, amount=str(amount))
     settled = await records.settle_refund(session, refund, from_failed=True)
     if settled:
         metrics.REFUNDS.labels(result="succeeded").inc()

@@ -11,17 +11,16 @@ redelivery is harmless.
 from datetime import timedelta
 
 import httpx
-import sqlalchemy as sa
 import structlog
 
 from payment_service import metrics
 from payment_service.alipay import AlipayError
 from payment_service.services.refunds import RefundRefused, process_refund, refund_late_payment
 from payment_service.services.runtime import Runtime
-from payment_service.storage.tables import outbox, utcnow
-from shared.db import for_claiming
+from payment_service.storage import outbox
 from shared.events import REFUND_REQUEST_TOPIC, REFUND_TOPIC
 from shared.http import problem_code
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -35,22 +34,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def claim_due(rt: Runtime) -> list:
-    now = utcnow()
-    query = (
-        sa.select(outbox)
-        .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
-        .order_by(outbox.c.next_attempt_at)
-        .limit(BATCH)
-    )
     async with rt.sessions.begin() as session:
-        rows = (await session.execute(for_claiming(query, session))).mappings().all()
-        if rows:
-            await session.execute(
-                sa.update(outbox)
-                .where(outbox.c.id.in_([row["id"] for row in rows]))
-                .values(attempts=outbox.c.attempts + 1, next_attempt_at=now + LEASE)
-            )
-    return rows
+        return await outbox.claim_due(session, now_utc(), BATCH, LEASE)
 
 
 async def relay_once(rt: Runtime) -> int:
@@ -72,25 +57,18 @@ async def _deliver_all(rt: Runtime, rows) -> int:
         result, error = await _deliver(rt, row)
         metrics.RELAY_DELIVERIES.labels(result=result).inc()
         async with rt.sessions.begin() as session:
-            values = (
-                {
-                    "next_attempt_at": utcnow() + backoff(row["attempts"] + 1),
-                    "last_error": error[:1000],
-                }
-                if result == "failed"
-                else {"delivered_at": utcnow(), "last_error": error}
-            )
-            await session.execute(sa.update(outbox).where(outbox.c.id == row["id"]).values(values))
+            if result == "failed":
+                retry_at = now_utc() + backoff(row["attempts"] + 1)
+                await outbox.retry_later(session, row["id"], retry_at, error)
+            else:
+                await outbox.mark_delivered(session, row["id"], now_utc(), error)
         delivered += result != "failed"
     return delivered
 
 
 async def _count_pending(rt: Runtime) -> None:
     async with rt.sessions() as session:
-        pending = await session.scalar(
-            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
-        )
-    metrics.OUTBOX_PENDING.set(pending)
+        metrics.OUTBOX_PENDING.set(await outbox.count_pending(session))
 
 
 async def _deliver(rt: Runtime, row) -> tuple[str, str | None]:

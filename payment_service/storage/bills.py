@@ -5,7 +5,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payment_service.storage.tables import bill_mismatches, payments, refunds, utcnow
+from payment_service.storage.tables import bill_mismatches, payments, refunds
+from shared.time import now_utc
 
 
 async def payments_for(session: AsyncSession, out_trade_nos: list[str]) -> dict[str, dict]:
@@ -45,7 +46,7 @@ async def replace_mismatches(session: AsyncSession, day: date, found: list[dict]
     """A day's reconciliation replaces that day's earlier findings (running it again is safe)."""
     await session.execute(sa.delete(bill_mismatches).where(bill_mismatches.c.bill_date == day))
     if found:
-        now = utcnow()
+        now = now_utc()
         await session.execute(
             sa.insert(bill_mismatches),
             [

@@ -1,32 +1,127 @@
 """Reads and guarded writes of payment rows; each takes the caller's session (its transaction)."""
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
-from payment_service.storage.tables import notifies, outbox, payments, refunds, utcnow
+from payment_service.domain.payments import (
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundOrigin,
+    RefundStatus,
+)
+from payment_service.storage.tables import notifies, outbox, payments, refunds
+from shared.db import claim_and_lease
 from shared.events import PAID_TOPIC, REFUND_REQUEST_TOPIC, REFUND_TOPIC, PaidEvent, RefundEvent
+from shared.time import now_utc
 
 
-async def payment_by_order(session: AsyncSession, order_id: str, lock: bool = False):
+def _payment(row) -> Payment:
+    return Payment(**{**row._mapping, "status": PaymentStatus(row.status)})
+
+
+def _refund(row) -> Refund:
+    return Refund(
+        **{**row._mapping, "status": RefundStatus(row.status), "origin": RefundOrigin(row.origin)}
+    )
+
+
+async def _one_payment(session: AsyncSession, query) -> Payment | None:
+    row = (await session.execute(query)).first()
+    return None if row is None else _payment(row)
+
+
+async def payment_by_order(
+    session: AsyncSession, order_id: str, lock: bool = False
+) -> Payment | None:
     query = sa.select(payments).where(payments.c.order_id == order_id)
     if lock:
         query = query.with_for_update()
-    return (await session.execute(query)).mappings().first()
+    return await _one_payment(session, query)
 
 
-async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str):
+async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> Payment | None:
     query = sa.select(payments).where(payments.c.out_trade_no == out_trade_no)
-    return (await session.execute(query)).mappings().first()
+    return await _one_payment(session, query)
 
 
-async def payment_by_id(session: AsyncSession, payment_id: int):
-    query = sa.select(payments).where(payments.c.id == payment_id)
-    return (await session.execute(query)).mappings().first()
+async def payment_by_id(session: AsyncSession, payment_id: int) -> Payment | None:
+    return await _one_payment(session, sa.select(payments).where(payments.c.id == payment_id))
+
+
+async def claim_due_checks(
+    session: AsyncSession,
+    now: datetime,
+    after: timedelta,
+    batch: int,
+    next_check: Callable[[Row], datetime],
+) -> list[Payment]:
+    """Payments the reconciler should ask Alipay about, oldest due first, each given its next
+    check (`next_check(row)`) in this transaction: open ones created over `after` ago whose
+    check is due, and closed ones still watched (see services/reconcile.py)."""
+    query = (
+        sa.select(payments)
+        .where(
+            sa.or_(
+                sa.and_(
+                    payments.c.status == states.CREATED,
+                    payments.c.created_at <= now - after,
+                    sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
+                ),
+                sa.and_(payments.c.status == states.CLOSED, payments.c.next_check_at <= now),
+            )
+        )
+        # a payment never checked yet is due `after` its creation; ordering it by created_at
+        # gives first checks a head start of `after` over re-checks
+        .order_by(sa.func.coalesce(payments.c.next_check_at, payments.c.created_at), payments.c.id)
+        .limit(batch)
+    )
+    rows = await claim_and_lease(
+        session, query, payments.c.id, lambda row: {"next_check_at": next_check(row)}
+    )
+    return [_payment(row) for row in rows]
+
+
+async def stop_watching(session: AsyncSession, payment_id: int) -> None:
+    """A closed payment whose link has expired needs no more checks."""
+    await session.execute(
+        sa.update(payments)
+        .where(payments.c.id == payment_id, payments.c.status == states.CLOSED)
+        .values(next_check_at=None)
+    )
+
+
+async def insert_payment_once(session: AsyncSession, **values) -> None:
+    """The order's payment row, unless it has one already (then nothing changes)."""
+    try:
+        async with session.begin_nested():
+            await session.execute(sa.insert(payments).values(**values))
+    except IntegrityError:
+        pass  # already there: the caller reads it back and compares
+
+
+async def set_channel(session: AsyncSession, payment_id: int, channel: str) -> None:
+    await session.execute(
+        sa.update(payments).where(payments.c.id == payment_id).values(channel=channel)
+    )
+
+
+async def notifies_of(session: AsyncSession, out_trade_no: str) -> list:
+    query = sa.select(notifies).where(notifies.c.out_trade_no == out_trade_no)
+    return (await session.execute(query.order_by(notifies.c.id))).mappings().all()
+
+
+async def refunds_of(session: AsyncSession, payment_id: int) -> list[Refund]:
+    query = sa.select(refunds).where(refunds.c.payment_id == payment_id)
+    return [_refund(row) for row in await session.execute(query.order_by(refunds.c.id))]
 
 
 async def move(session: AsyncSession, payment_id: int, target: str, **values) -> bool:
@@ -40,25 +135,25 @@ async def move(session: AsyncSession, payment_id: int, target: str, **values) ->
 
 
 async def mark_paid(
-    session: AsyncSession, payment, trade_no: str, paid_at: datetime | None
+    session: AsyncSession, payment: Payment, trade_no: str, paid_at: datetime | None
 ) -> bool:
     """Paid once, with its "paid" outbox event in the same transaction. False if already paid."""
-    paid_at = paid_at or utcnow()
-    if not await move(session, payment["id"], states.PAID, trade_no=trade_no, paid_at=paid_at):
+    paid_at = paid_at or now_utc()
+    if not await move(session, payment.id, states.PAID, trade_no=trade_no, paid_at=paid_at):
         return False
     await enqueue_paid_event(session, payment, trade_no, paid_at)
     return True
 
 
 async def enqueue_paid_event(
-    session: AsyncSession, payment, trade_no: str, paid_at: datetime
+    session: AsyncSession, payment: Payment, trade_no: str, paid_at: datetime
 ) -> None:
     """The "paid" event the relay delivers to the order service."""
     event_id = str(uuid.uuid4())
     event = PaidEvent(
         event_id=event_id,
-        order_id=payment["order_id"],
-        amount=payment["amount"],
+        order_id=payment.order_id,
+        amount=payment.amount,
         trade_no=trade_no,
         paid_at=paid_at,
     )
@@ -66,10 +161,14 @@ async def enqueue_paid_event(
 
 
 async def enqueue(
-    session: AsyncSession, topic: str, payload: dict, event_id: str | None = None, delay=None
+    session: AsyncSession,
+    topic: str,
+    payload: dict,
+    event_id: str | None = None,
+    delay: timedelta | None = None,
 ) -> None:
     """An outbox row, in the caller's transaction; the relay handles it from now (+ delay)."""
-    now = utcnow()
+    now = now_utc()
     await session.execute(
         sa.insert(outbox).values(
             id=event_id or str(uuid.uuid4()),
@@ -93,7 +192,7 @@ async def record_notify(
         text = None  # PostgreSQL text cannot hold NUL; raw_body keeps the bytes
     await session.execute(
         sa.insert(notifies).values(
-            received_at=utcnow(),
+            received_at=now_utc(),
             raw_body=body,
             raw_text=text,
             verified=verified,
@@ -110,13 +209,14 @@ def _clipped(params: dict, name: str, size: int) -> str | None:
     return params.get(name, "")[:size] or None
 
 
-async def refund_of(session: AsyncSession, out_request_no: str):
+async def refund_of(session: AsyncSession, out_request_no: str) -> Refund | None:
     query = sa.select(refunds).where(refunds.c.out_request_no == out_request_no)
-    return (await session.execute(query)).mappings().first()
+    row = (await session.execute(query)).first()
+    return None if row is None else _refund(row)
 
 
 async def ensure_refund(
-    session: AsyncSession, payment, out_request_no: str, amount: Decimal, reason: str
+    session: AsyncSession, payment: Payment, out_request_no: str, amount: Decimal, reason: str
 ):
     """The refund row for this request number, created as `requested` the first time."""
     existing = await refund_of(session, out_request_no)
@@ -124,134 +224,137 @@ async def ensure_refund(
         return existing
     await session.execute(
         sa.insert(refunds).values(
-            payment_id=payment["id"],
+            payment_id=payment.id,
             out_request_no=out_request_no,
             amount=amount,
             reason=reason,
-            status="requested",
-            created_at=utcnow(),
+            status=RefundStatus.REQUESTED,
+            created_at=now_utc(),
         )
     )
     return await refund_of(session, out_request_no)
 
 
-async def complete_refund(session: AsyncSession, refund, payment) -> None:
+async def complete_refund(session: AsyncSession, refund: Refund, payment: Payment) -> None:
     await settle_refund(session, refund)
 
 
-async def settle_refund(session: AsyncSession, refund, from_failed: bool = False) -> bool:
+async def settle_refund(session: AsyncSession, refund: Refund, from_failed: bool = False) -> bool:
     """The refund made at Alipay: `succeeded`, its amount added to the payment's refunded total
     (the payment `refunded` once that reaches what was paid), and the order service told for a
     refund of the merchant's or Alipay's console. Guarded: False (nothing done) when it was
     settled already. `from_failed`: Alipay's notify proves a refund we had marked failed."""
-    sources = ("requested", "failed") if from_failed else ("requested",)
+    sources = (
+        (RefundStatus.REQUESTED, RefundStatus.FAILED) if from_failed else (RefundStatus.REQUESTED,)
+    )
     settled = await session.execute(
         sa.update(refunds)
-        .where(refunds.c.id == refund["id"], refunds.c.status.in_(sources))
-        .values(status="succeeded", refunded_at=utcnow(), last_error=None)
+        .where(refunds.c.id == refund.id, refunds.c.status.in_(sources))
+        .values(status=RefundStatus.SUCCEEDED, refunded_at=now_utc(), last_error=None)
     )
     if settled.rowcount != 1:
         return False
     await session.execute(
         sa.update(payments)
-        .where(payments.c.id == refund["payment_id"])
-        .values(refunded_amount=payments.c.refunded_amount + refund["amount"])
+        .where(payments.c.id == refund.payment_id)
+        .values(refunded_amount=payments.c.refunded_amount + refund.amount)
     )
-    payment = await payment_by_id(session, refund["payment_id"])
-    if payment["refunded_amount"] >= payment["amount"]:
-        await move(session, payment["id"], states.REFUNDED)
-    await enqueue_refund_event(session, payment, await refund_of(session, refund["out_request_no"]))
+    payment = await payment_by_id(session, refund.payment_id)
+    if payment.refunded_amount >= payment.amount:
+        await move(session, payment.id, states.REFUNDED)
+    await enqueue_refund_event(session, payment, await refund_of(session, refund.out_request_no))
     return True
 
 
-async def fail_refund(session: AsyncSession, refund, reason: str) -> None:
+async def fail_refund(session: AsyncSession, refund: Refund, reason: str) -> None:
     """Alipay refused the refund for good: `failed`, with its reason, for a person to act on."""
     failed = await session.execute(
         sa.update(refunds)
-        .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
-        .values(status="failed", last_error=reason[:1000])
+        .where(refunds.c.id == refund.id, refunds.c.status == RefundStatus.REQUESTED)
+        .values(status=RefundStatus.FAILED, last_error=reason[:1000])
     )
     if failed.rowcount == 1:
-        payment = await payment_by_id(session, refund["payment_id"])
+        payment = await payment_by_id(session, refund.payment_id)
         await enqueue_refund_event(
-            session, payment, await refund_of(session, refund["out_request_no"])
+            session, payment, await refund_of(session, refund.out_request_no)
         )
 
 
-async def note_refund_error(session: AsyncSession, refund, error: str) -> None:
+async def note_refund_error(session: AsyncSession, refund: Refund, error: str) -> None:
     """A refund still to be retried keeps why the last attempt did not settle it (visible)."""
     await session.execute(
         sa.update(refunds)
-        .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
+        .where(refunds.c.id == refund.id, refunds.c.status == RefundStatus.REQUESTED)
         .values(last_error=error[:1000])
     )
 
 
-REFUND_STATUS = {"requested": "pending", "succeeded": "succeeded", "failed": "failed"}
+REFUND_STATUS = {
+    RefundStatus.REQUESTED: "pending",
+    RefundStatus.SUCCEEDED: "succeeded",
+    RefundStatus.FAILED: "failed",
+}
 
 
-def refund_event(payment, refund) -> RefundEvent:
+def refund_event(payment: Payment, refund: Refund) -> RefundEvent:
     return RefundEvent(
         event_id=str(uuid.uuid4()),
-        order_id=payment["order_id"],
-        refund_id=refund["out_request_no"],
-        amount=refund["amount"],
-        reason=refund["reason"],
-        status=REFUND_STATUS[refund["status"]],
-        error=(refund["last_error"] or "")[:1000] or None,
-        created_at=refund["created_at"],
-        refunded_amount=payment["refunded_amount"],
+        order_id=payment.order_id,
+        refund_id=refund.out_request_no,
+        amount=refund.amount,
+        reason=refund.reason,
+        status=REFUND_STATUS[refund.status],
+        error=(refund.last_error or "")[:1000] or None,
+        created_at=refund.created_at,
+        refunded_amount=payment.refunded_amount,
     )
 
 
-async def enqueue_refund_event(session: AsyncSession, payment, refund) -> None:
+async def enqueue_refund_event(session: AsyncSession, payment: Payment, refund: Refund) -> None:
     """Tell the order service (the automatic refund of a late payment is not the order's)."""
-    if refund["origin"] == "late_payment":
+    if refund.origin == RefundOrigin.LATE_PAYMENT:
         return
     event = refund_event(payment, refund)
     await enqueue(session, REFUND_TOPIC, event.model_dump(mode="json"), event.event_id)
 
 
-async def refunds_of(session: AsyncSession, payment_id: int) -> list:
-    query = sa.select(refunds).where(refunds.c.payment_id == payment_id).order_by(refunds.c.id)
-    return list((await session.execute(query)).mappings().all())
-
-
 async def add_refund(
     session: AsyncSession,
-    payment,
+    payment: Payment,
     amount: Decimal,
     reason: str,
-    origin: str,
+    origin: RefundOrigin,
     out_request_no: str | None = None,
     request_key: str | None = None,
-):
+) -> Refund:
     """A new `requested` refund; without a number, the payment's next `<out_trade_no>R<n>`.
     The caller holds the payment's row lock, so two refunds never take the same number."""
     if out_request_no is None:
-        taken = {row["out_request_no"] for row in await refunds_of(session, payment["id"])}
+        taken = {refund.out_request_no for refund in await refunds_of(session, payment.id)}
         n = len(taken) + 1
-        while states.refund_request_no(payment["out_trade_no"], n) in taken:
+        while states.refund_request_no(payment.out_trade_no, n) in taken:
             n += 1
-        out_request_no = states.refund_request_no(payment["out_trade_no"], n)
+        out_request_no = states.refund_request_no(payment.out_trade_no, n)
     await session.execute(
         sa.insert(refunds).values(
-            payment_id=payment["id"],
+            payment_id=payment.id,
             out_request_no=out_request_no,
             amount=amount,
             reason=reason[:256],
-            status="requested",
-            created_at=utcnow(),
+            status=RefundStatus.REQUESTED,
+            created_at=now_utc(),
             origin=origin,
             request_key=request_key,
         )
     )
     refund = await refund_of(session, out_request_no)
-    if origin == "merchant":  # the relay makes it at Alipay should the first attempt not settle it
+    if (
+        origin == RefundOrigin.MERCHANT
+    ):  # the relay makes it at Alipay should the first attempt not settle it
         await enqueue(
             session,
             REFUND_REQUEST_TOPIC,
-            {"order_id": payment["order_id"], "out_request_no": out_request_no},
+            {"order_id": payment.order_id, "out_request_no": out_request_no},
             delay=REFUND_RETRY_DELAY,
         )
     return refund
@@ -260,18 +363,19 @@ async def add_refund(
 REFUND_RETRY_DELAY = timedelta(seconds=5)
 
 
-async def refund_by_key(session: AsyncSession, payment_id: int, request_key: str):
+async def refund_by_key(session: AsyncSession, payment_id: int, request_key: str) -> Refund | None:
     query = sa.select(refunds).where(
         refunds.c.payment_id == payment_id, refunds.c.request_key == request_key
     )
-    return (await session.execute(query)).mappings().first()
+    row = (await session.execute(query)).first()
+    return None if row is None else _refund(row)
 
 
 async def committed_refunds(session: AsyncSession, payment_id: int) -> Decimal:
     """Refunded or still being asked for (every refund that has not failed)."""
     total = await session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount), 0)).where(
-            refunds.c.payment_id == payment_id, refunds.c.status != "failed"
+            refunds.c.payment_id == payment_id, refunds.c.status != RefundStatus.FAILED
         )
     )
     return Decimal(total)
@@ -281,7 +385,7 @@ async def reopen_refund(session: AsyncSession, payment_id: int) -> bool:
     """A failed refund back to `requested`, so it is asked for again; False if none failed."""
     result = await session.execute(
         sa.update(refunds)
-        .where(refunds.c.payment_id == payment_id, refunds.c.status == "failed")
-        .values(status="requested", last_error=None)
+        .where(refunds.c.payment_id == payment_id, refunds.c.status == RefundStatus.FAILED)
+        .values(status=RefundStatus.REQUESTED, last_error=None)
     )
     return result.rowcount == 1

@@ -1,9 +1,8 @@
 """The payment database (SQLAlchemy Core): payments, notifies, refunds, outbox."""
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
+
+from shared.time import UTCDateTime
 
 metadata = sa.MetaData(
     naming_convention={
@@ -14,31 +13,6 @@ metadata = sa.MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes in and out, on PostgreSQL (timestamptz) and SQLite (text) alike."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None:
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
-            value = value.astimezone(UTC)
-            if dialect.name == "sqlite":
-                value = value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC) if value is not None else None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 MONEY = sa.Numeric(12, 2)

@@ -21,9 +21,9 @@ from order_service.main import create_app
 from order_service.services.catalog import CatalogEntry, load_catalog
 from order_service.services.users import issue_token
 from order_service.settings import OrderSettings
-from order_service.storage.database import now_utc
 from order_service.storage.stock import goods_sales
 from order_service.storage.tables import order_lines, orders, skus, users
+from shared.time import now_utc
 from tests.support.keys import write_key_pair
 from tests.support.processes import ServiceProcess, free_port, run_module
 
@@ -45,7 +45,7 @@ def order_settings(database_url: str, redis_url: str, **overrides) -> OrderSetti
         "redis_url": redis_url,
         "jwt_secret": JWT_SECRET,
         "payment_service_url": closed_port_url(),
-        "payment_timeout_seconds": 2.0,
+        "ORDER_PAYMENT_TIMEOUT_SECONDS": 2.0,
         "sweep_interval_seconds": 3600.0,  # tests that want the sweeper set it
     }
     values.update(overrides)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
+from payment_service.settings import PaymentSettings
 from shared.alipay_sign import NOTIFY_EXCLUDED, load_private_key, sign_bytes, signing_string
 from shared.db import create_engine
 from shared.http import internal_client
@@ -45,6 +46,14 @@ def payment_env(database_url: str, gateway_url: str, order_service_url: str, **e
         "ALIPAY_TIMEOUT_SECONDS": "5",
         **extra,
     }
+
+
+def payment_settings(env: dict[str, str]) -> PaymentSettings:
+    """The settings a payment-service process started with `env` reads (without a .env file)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, str(value))
+        return PaymentSettings(_env_file=None)
 
 
 def start_payment_service(

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from payment_service.alipay import AlipayClient, AlipayConfig
 from payment_service.services.reconcile import BATCH, next_check, reconcile_once
 from payment_service.services.runtime import Runtime
-from payment_service.settings import PaymentSettings
 from payment_service.storage.tables import payments
 from shared.db import create_engine, session_factory
 from shared.http import internal_client
@@ -29,6 +28,7 @@ from tests.payment_service.conftest import (
     migrate,
     new_order_id,
     payment_env,
+    payment_settings,
     start_payment_service,
 )
 from tests.payment_service.test_close_and_reconcile import (
@@ -55,10 +55,8 @@ class QueryLog:
 async def reconciler(database_url: str, sandbox_url: str):
     """A reconciler as a payment service replica runs it (default PAYMENT_RECONCILE_AFTER)."""
     dead_order_service = f"http://127.0.0.1:{free_port()}"
-    settings = PaymentSettings(
-        **payment_env(
-            database_url, f"{sandbox_url}/gateway.do", dead_order_service, port=free_port()
-        )
+    settings = payment_settings(
+        payment_env(database_url, f"{sandbox_url}/gateway.do", dead_order_service, port=free_port())
     )
     log = QueryLog()
     alipay = AlipayClient(

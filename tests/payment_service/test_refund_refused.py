@@ -11,9 +11,9 @@ from payment_service.alipay import AlipayGatewayError
 from payment_service.alipay.errors import business_error, gateway_level_error
 from payment_service.main import alipay_client
 from payment_service.services.refunds import RefundNotConfirmed, refused_for_good
-from payment_service.settings import PaymentSettings
 from shared.http import internal_client
 from tests.e2e.conftest import start_stack
+from tests.payment_service.conftest import payment_settings
 from tests.support.processes import run_module
 from tests.support.stack import eventually
 
@@ -37,7 +37,7 @@ async def test_a_refund_alipay_refuses_is_failed_with_its_reason_and_not_retried
     # meanwhile the merchant refunds one cent by hand at Alipay, so our full refund no longer fits.
     await stack.stop("payment")
     await stack.buyer_pays(pay_url, order_id)
-    merchant = alipay_client(PaymentSettings(**stack.env))
+    merchant = alipay_client(payment_settings(stack.env))
     try:
         answer = await merchant.refund(order_id, Decimal("0.01"), "BYHAND1", "by hand")
         assert answer["fund_change"] == "Y"

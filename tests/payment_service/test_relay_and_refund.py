@@ -14,7 +14,6 @@ from payment_service.services import relay
 from payment_service.services.reconcile import reconcile_once
 from payment_service.services.refunds import refund_late_payment
 from payment_service.services.runtime import Runtime
-from payment_service.settings import PaymentSettings
 from payment_service.storage.tables import outbox
 from shared.db import create_engine, session_factory
 from tests.payment_service.conftest import (
@@ -26,6 +25,7 @@ from tests.payment_service.conftest import (
     new_order_id,
     notify_params,
     payment_env,
+    payment_settings,
 )
 from tests.payment_service.test_close_and_reconcile import (
     close,
@@ -40,7 +40,7 @@ def runtime_for(payment_db, sandbox) -> Runtime:
     """The payment service's own flows, in this process, on the same database and emulator."""
     url = payment_db.engine.url.render_as_string(hide_password=False)
     env = payment_env(url, f"{sandbox.url}/gateway.do", "http://127.0.0.1:9", port=9)
-    settings = PaymentSettings(**env)
+    settings = payment_settings(env)
     engine = create_engine(url)
     return Runtime(
         settings=settings,

@@ -1,0 +1,42 @@
+"""The outbox: events written in the transaction of their change, claimed by the relay."""
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payment_service.storage.tables import outbox
+from shared.db import claim_and_lease
+
+
+async def claim_due(session: AsyncSession, now: datetime, batch: int, lease: timedelta) -> list:
+    """Undelivered events due by `now`, oldest due first, each leased (attempts + 1, next
+    attempt after `lease`) so that no other replica takes it meanwhile."""
+    query = (
+        sa.select(outbox)
+        .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
+        .order_by(outbox.c.next_attempt_at)
+        .limit(batch)
+    )
+    lease_values = {"attempts": outbox.c.attempts + 1, "next_attempt_at": now + lease}
+    rows = await claim_and_lease(session, query, outbox.c.id, lease_values)
+    return [row._mapping for row in rows]
+
+
+async def mark_delivered(session: AsyncSession, event_id: str, at: datetime, note: str | None):
+    await session.execute(
+        sa.update(outbox).where(outbox.c.id == event_id).values(delivered_at=at, last_error=note)
+    )
+
+
+async def retry_later(session: AsyncSession, event_id: str, at: datetime, error: str) -> None:
+    await session.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == event_id)
+        .values(next_attempt_at=at, last_error=error[:1000])
+    )
+
+
+async def count_pending(session: AsyncSession) -> int:
+    query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+    return await session.scalar(query)
