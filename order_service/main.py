@@ -14,8 +14,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
-from order_service.api import addresses, admin, auth, cart, catalog, health, internal, orders
+from order_service.api import addresses, admin, auth, cart, catalog, goods, health, internal, orders
 from order_service.api.errors import install_domain_errors
+from order_service.api.media import MediaMount, media_files
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
 from order_service.services.sweeper import sweep_once
@@ -52,6 +53,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.cart = open_cart_store(resolved.redis_url)
+        app.state.media_files = media_files(resolved.media_dir)
         app.state.authenticator = Authenticator(app.state.sessions, resolved.jwt_secret)
         app.state.checkout = Checkout(
             engine,
@@ -85,9 +87,10 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     install_domain_errors(app)
-    for module in (health, auth, catalog, addresses, cart, orders, admin, internal):
+    for module in (health, auth, catalog, goods, addresses, cart, orders, admin, internal):
         app.include_router(module.router)
     app.mount("/metrics", make_asgi_app())
+    app.mount("/media", MediaMount(), name="media")
     if WEB_DIR.is_dir():
         # Last, so every API route above wins over a static file of the same path.
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

@@ -1,6 +1,7 @@
 """Order service settings, from ORDER_* environment variables (and `.env`)."""
 
 from decimal import Decimal
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -24,6 +25,8 @@ class OrderSettings(ServiceSettings):
     db_pool_size: int = Field(10, gt=0)
     db_max_overflow: int = Field(20, ge=0)
     db_transaction_pooler: bool = False
+    # Pictures of goods that load-catalog copied from files beside a catalog; served at /media/.
+    media_dir: Path = Path("var/media")
 
     def secret_fields(self) -> tuple[str, ...]:
         return ("service_auth_secret", "jwt_secret")

@@ -58,6 +58,21 @@ class SkuPage(BaseModel):
     total: int
 
 
+class GoodsOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    image_url: str | None
+    min_price: Money
+    sales: int
+    skus: list[SkuOut]
+
+
+class GoodsPage(BaseModel):
+    items: list[GoodsOut]
+    total: int
+
+
 class AddressBody(Strict):
     receiver: StrictStr = Field(min_length=1, max_length=50, pattern=SINGLE_LINE)
     # max_length: the column is varchar(20), and the pattern alone allows 21 characters
@@ -97,6 +112,8 @@ class CartItemOut(BaseModel):
 
 class CartOut(BaseModel):
     items: list[CartItemOut]
+    # Added to every order (ORDER_FREIGHT): the storefront shows the full amount before checkout.
+    freight: Money
 
 
 class OrderItemBody(Strict):

@@ -46,6 +46,9 @@ goods = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
+    Column("description", String(2000), nullable=True),
+    # An absolute URL, or /media/… for a picture load-catalog copied into ORDER_MEDIA_DIR.
+    Column("image_url", String(500), nullable=True),
     # No sales column: a goods' sales are the sum of its SKUs' (storage/stock.goods_sales).
 )
 
