@@ -21,6 +21,7 @@ services:
 
 test: $(STAMP) services
 	scripts/ensure-chromium.sh
+	scripts/ensure-axe.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
