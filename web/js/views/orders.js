@@ -203,7 +203,7 @@ export async function orderView(context) {
           order.status === "uncomment" ? commentForm(order, context, redraw) : null),
         h("aside", { class: "card summary" },
           h("dl", { class: "amounts" },
-            h("div", {}, h("dt", {}, t("cart.items")), h("dd", {}, formatCents(itemsTotal))),
+            h("div", {}, h("dt", {}, t("order.items")), h("dd", {}, formatCents(itemsTotal))),
             h("div", {}, h("dt", {}, t("order.freight")), h("dd", { testid: "order-freight" }, formatMoney(order.freight))),
             h("div", { class: "grand" }, h("dt", {}, t("order.total")), h("dd", { testid: "order-total" }, formatMoney(order.total_amount)))),
           h("dl", { class: "facts" },
