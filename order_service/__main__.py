@@ -7,11 +7,12 @@ import getpass
 import json
 import os
 import sys
+from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
 from order_service.api.schemas import RegisterBody
-from order_service.services.catalog import CatalogEntry, load_catalog
+from order_service.services.catalog import CatalogEntry, load_catalog, place_images
 from order_service.services.users import create_admin
 from order_service.settings import OrderSettings
 from shared.db import one_shot_sessions
@@ -30,10 +31,16 @@ def read_catalog(path: str) -> list[CatalogEntry]:
 
 
 async def load_catalog_file(
-    path: str, database_url: str | None = None, set_stock: bool = False
+    path: str,
+    database_url: str | None = None,
+    set_stock: bool = False,
+    media_dir: Path | None = None,
 ) -> dict[str, int]:
+    """Images given as files beside the catalog are copied into the media folder first."""
     entries = read_catalog(path)
-    async with one_shot_sessions(database_url or OrderSettings().database_url) as sessions:
+    settings = None if database_url and media_dir else OrderSettings()
+    entries = place_images(entries, Path(path).parent, media_dir or settings.media_dir)
+    async with one_shot_sessions(database_url or settings.database_url) as sessions:
         return await load_catalog(sessions, entries, set_stock)
 
 
