@@ -22,7 +22,7 @@ from order_service.domain.states import (
     ensure_cancelable,
     ensure_payable,
 )
-from order_service.services.orders_read import find_order, load_order, not_found
+from order_service.services.orders_read import find_order, load_order, not_found, order_to_pay
 from order_service.storage.database import now_utc
 from order_service.storage.orders import transition
 from order_service.storage.stock import return_stock
@@ -36,13 +36,12 @@ async def payment_link(
     sessions: async_sessionmaker, payments: PaymentClient, user_id: int, order_id: str, channel: str
 ) -> str:
     async with sessions() as session:
-        order = await load_order(session, order_id, user_id)
+        order = await order_to_pay(session, order_id, user_id)
     ensure_payable(order["status"], order["pay_method"])
     if order["pay_deadline"] <= now_utc():
         raise Conflict("order_not_payable", "This order is past its payment deadline.")
-    subject = ", ".join(item["name"] for item in order["items"])[:128]
     return await payments.create_payment(
-        order_id, order["total_amount"], subject, channel, order["pay_deadline"]
+        order_id, order["total_amount"], order["subject"], channel, order["pay_deadline"]
     )
 
 
