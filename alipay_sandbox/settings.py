@@ -5,6 +5,7 @@ from functools import cached_property
 from pathlib import Path
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -77,7 +78,7 @@ class SandboxSettings(ServiceSettings):
         return SandboxCerts.load(self.cert_dir) if self.cert_dir else None
 
     @cached_property
-    def keys(self):
+    def keys(self) -> tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]:
         """(Alipay private key, merchant public key). In development missing keys are made up."""
         if self.certs:
             return self.certs.alipay_private_key, self.certs.app_public_key

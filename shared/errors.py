@@ -84,10 +84,12 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(Problem, _on_problem)
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_unexpected)
+    # The decorator form: Starlette types `add_exception_handler` as taking handlers of any
+    # `Exception`, so handlers of one class only (as here) would not type-check there.
+    app.exception_handler(Problem)(_on_problem)
+    app.exception_handler(RequestValidationError)(_on_validation)
+    app.exception_handler(StarletteHTTPException)(_on_http)
+    app.exception_handler(Exception)(_on_unexpected)
     _document_problems(app)
 
 
@@ -152,7 +154,7 @@ def _document_problems(app: FastAPI) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def _problem_responses(responses: dict) -> None:

@@ -1,6 +1,7 @@
 """Domain errors become problem+json answers with the error's code."""
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from order_service.domain.errors import (
     Conflict,
@@ -34,9 +35,9 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-async def _on_domain_error(request: Request, exc: DomainError):
+async def _on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
     return problem_response(status_for(exc), exc.code, exc.detail, **exc.extra)
 
 
 def install_domain_errors(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _on_domain_error)
+    app.exception_handler(DomainError)(_on_domain_error)  # see shared.errors: why not add_…

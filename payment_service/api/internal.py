@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import AfterValidator, BaseModel, Field
 
 from payment_service.api.deps import RuntimeDep
+from payment_service.domain.payments import CloseOutcome
 from payment_service.services.payments import close_payment, create_payment
 from payment_service.services.refunds import (
     PaymentNotRefundable,
@@ -61,7 +62,7 @@ class PaymentLink(BaseModel):
 
 class CloseResult(BaseModel):
     order_id: str
-    status: Literal["closed", "paid"]
+    status: CloseOutcome
 
 
 @router.post("/payments", response_model=PaymentLink)

@@ -6,8 +6,15 @@ Nothing ever moves back: a repeat or out-of-order notify cannot undo a payment.
 """
 
 from decimal import Decimal, InvalidOperation
+from typing import Final, Literal
 
-CREATED, PAID, CLOSED, REFUNDED = "created", "paid", "closed", "refunded"
+CREATED: Final = "created"
+PAID: Final = "paid"
+CLOSED: Final = "closed"
+REFUNDED: Final = "refunded"
+
+CloseOutcome = Literal["closed", "paid"]
+"""What closing a payment ends in: closed, or paid after all (the buyer paid at the last moment)."""
 
 ALLOWED = {
     CREATED: {PAID, CLOSED},

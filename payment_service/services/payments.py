@@ -100,7 +100,7 @@ async def apply_trade(rt: Runtime, payment, trade: dict, source: str = "query") 
     return True
 
 
-async def close_payment(rt: Runtime, order_id: str) -> str:
+async def close_payment(rt: Runtime, order_id: str) -> states.CloseOutcome:
     """`closed` or `paid`: asks Alipay first, so a trade paid at the last moment is not lost."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)

@@ -75,7 +75,7 @@ async def _deliver_all(rt: Runtime, rows) -> int:
             values = (
                 {
                     "next_attempt_at": utcnow() + backoff(row["attempts"] + 1),
-                    "last_error": error[:1000],
+                    "last_error": (error or "")[:1000],
                 }
                 if result == "failed"
                 else {"delivered_at": utcnow(), "last_error": error}

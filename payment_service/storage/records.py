@@ -3,13 +3,21 @@
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
 from payment_service.storage.tables import notifies, outbox, payments, refunds, utcnow
 from shared.events import PAID_TOPIC, REFUND_REQUEST_TOPIC, REFUND_TOPIC, PaidEvent, RefundEvent
+
+
+def updated_rows(result: Result[Any]) -> int:
+    """The rows an UPDATE matched. `AsyncSession.execute` is typed as returning a `Result`; for
+    an UPDATE it is a `CursorResult`, which alone has `rowcount`."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def payment_by_order(session: AsyncSession, order_id: str, lock: bool = False):
@@ -36,7 +44,7 @@ async def move(session: AsyncSession, payment_id: int, target: str, **values) ->
         .where(payments.c.id == payment_id, payments.c.status.in_(states.sources_of(target)))
         .values(status=target, **values)
     )
-    return result.rowcount == 1
+    return updated_rows(result) == 1
 
 
 async def mark_paid(
@@ -284,4 +292,4 @@ async def reopen_refund(session: AsyncSession, payment_id: int) -> bool:
         .where(refunds.c.payment_id == payment_id, refunds.c.status == "failed")
         .values(status="requested", last_error=None)
     )
-    return result.rowcount == 1
+    return updated_rows(result) == 1
