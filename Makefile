@@ -26,7 +26,6 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint services
-	scripts/ensure-chromium.sh
 	scripts/ensure-axe.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

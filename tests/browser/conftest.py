@@ -2,14 +2,14 @@
 Chromium (never a downloaded browser), and pages at a phone viewport (390×844, touch) and a
 desktop one (1280×800). Every page fails its test on an uncaught JavaScript error."""
 
-from pathlib import Path
+import subprocess
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.browser.quick_stack import QuickStack
+from tests.support.processes import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -36,11 +36,28 @@ def stack(tmp_path_factory):
     quick.stop()
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of a Chromium, installed by scripts/ensure-chromium.sh when missing. Asked for
+    here, so only a run that selects a browser test needs one: `-m 'not browser'` neither looks
+    for nor installs it."""
+    found = subprocess.run(
+        [str(ROOT / "scripts" / "ensure-chromium.sh")], stdout=subprocess.PIPE, text=True
+    )  # its stderr (apt-get's progress, the reason of a failure) goes to the run's output
+    if found.returncode != 0 or not found.stdout.strip():
+        pytest.fail(
+            "No Chromium for the browser tests and scripts/ensure-chromium.sh could not install "
+            "one (its reason is above). Install Chromium or set CHROMIUM=/path/to/chromium; "
+            "or deselect them with -m 'not browser'.",
+            pytrace=False,
+        )
+    return found.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="module")
-def browser() -> Browser:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/ensure-chromium.sh"
+def browser(chromium: str) -> Browser:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
