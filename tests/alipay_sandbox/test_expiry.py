@@ -49,7 +49,7 @@ def open_expiring_trade(make_url, margin: float = 2.0) -> tuple[str, str, dateti
             f"the cashier refused a link before its deadline: {page.status_code} {page.text}"
         )
         margin *= 2
-    raise AssertionError("the cashier never answered before a deadline up to 32 s away")
+    raise AssertionError("the cashier never answered before a deadline even 16 s away")
 
 
 def wait_for_status(emulator, number: str, status: str) -> dict:
