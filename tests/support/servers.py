@@ -370,3 +370,14 @@ def stop_throwaway_servers() -> None:
 
 
 atexit.register(stop_throwaway_servers)
+
+
+_PG_NAMES = {"PG_HOST": "host", "PG_PORT": "port", "PG_USER": "user"}
+
+
+def __getattr__(name: str) -> object:
+    """PG_HOST, PG_PORT and PG_USER: the PostgreSQL server in use, as `pg_server()` gives it
+    (bench/checkout.py points PgBouncer at it); with TEST_PG=throwaway asking starts the cluster."""
+    if name in _PG_NAMES:
+        return getattr(pg_server(), _PG_NAMES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
