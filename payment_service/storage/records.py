@@ -3,21 +3,14 @@
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
 from payment_service.storage.tables import notifies, outbox, payments, refunds, utcnow
 from shared.events import PAID_TOPIC, REFUND_REQUEST_TOPIC, REFUND_TOPIC, PaidEvent, RefundEvent
-
-
-def updated_rows(result: Result[Any]) -> int:
-    """The rows an UPDATE matched. `AsyncSession.execute` is typed as returning a `Result`; for
-    an UPDATE it is a `CursorResult`, which alone has `rowcount`."""
-    return cast(CursorResult[Any], result).rowcount
+from shared.results import updated_rows
 
 
 async def payment_by_order(session: AsyncSession, order_id: str, lock: bool = False):
