@@ -97,6 +97,14 @@ class ThrowawayRedis:
         return self.folder / "redis.log"
 
     def start(self) -> ThrowawayRedis:
+        """Started and answering PING; when it cannot be, nothing is left behind."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> ThrowawayRedis:
         binary = find_binary("redis-server")
         if binary is None:
             _fail(
@@ -253,6 +261,14 @@ class ThrowawayPostgres:
             )
 
     def start(self) -> PgServer:
+        """Started and accepting connections; when it cannot be, nothing is left behind."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> PgServer:
         initdb = find_binary("initdb", PG_SEARCH_GLOBS)
         self.pg_ctl = find_binary("pg_ctl", PG_SEARCH_GLOBS)
         if initdb is None or self.pg_ctl is None:
