@@ -30,8 +30,8 @@ log = structlog.get_logger(__name__)
 class SandboxCerts:
     """What certificate mode needs, from the folder `make-certs` wrote."""
 
-    alipay_private_key: object
-    app_public_key: object
+    alipay_private_key: rsa.RSAPrivateKey
+    app_public_key: rsa.RSAPublicKey
     app_cert_sn: str  # expected in every request
     alipay_root_cert_sn: str  # expected in every request
     alipay_cert_sn: str  # sent with every response

@@ -1,6 +1,6 @@
 """Reading orders back in the contract's shape: the buyer's own, and the back office's."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -26,7 +26,7 @@ def refund_view(refund: Mapping) -> dict:
     }
 
 
-def order_view(row: Mapping, lines: list[Mapping], refunds: list[Mapping] = ()) -> dict:
+def order_view(row: Mapping, lines: list[Mapping], refunds: Sequence[Mapping] = ()) -> dict:
     """An order in the contract's shape, from its row, its lines (ascending sku id) and refunds."""
     shipment = None
     if row.get("shipped_at") is not None:

@@ -92,7 +92,7 @@ async def adjust_stock(executor: Executor, sku_id: int, delta: int) -> bool:
         .where(skus.c.id == sku_id, skus.c.stock + delta >= 0)
         .values(stock=skus.c.stock + delta)
     )
-    return result.rowcount == 1
+    return updated_rows(result) == 1
 
 
 async def goods_sales(executor: Executor, goods_id: int) -> int:

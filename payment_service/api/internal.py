@@ -19,6 +19,7 @@ from payment_service.services.refunds import (
 from payment_service.storage import records
 from payment_service.storage.tables import notifies, refunds
 from shared.errors import Problem
+from shared.events import RefundStatus
 from shared.money import Money, format_money
 from shared.service_auth import require_service_auth
 
@@ -94,7 +95,7 @@ class RefundOut(BaseModel):
     refund_id: str
     amount: Money
     reason: str
-    status: Literal["pending", "succeeded", "failed"]
+    status: RefundStatus
     error: str | None
     created_at: datetime
     origin: str

@@ -20,6 +20,7 @@ the payment's refunded total and queues a `payment.refund` event for the order s
 """
 
 from decimal import Decimal
+from typing import TypeGuard
 
 import structlog
 
@@ -46,7 +47,10 @@ class RefundRefused(Exception):
     """Alipay refused the refund for good; the refund row is `failed` with the reason."""
 
 
-def refused_for_good(exc: AlipayError) -> bool:
+Refusal = AlipayBusinessError | AlipayConfigurationError
+
+
+def refused_for_good(exc: AlipayError) -> TypeGuard[Refusal]:
     """A refusal that asking again will not change: a signed business refusal, or our own
     configuration (a key, the app id, a certificate; loud, for a person to fix and then
     `retry-refund`). Alipay's system errors say "retry", and ACQ.SELLER_BALANCE_NOT_ENOUGH means
@@ -58,7 +62,7 @@ def refused_for_good(exc: AlipayError) -> bool:
     )
 
 
-def refusal_reason(exc: AlipayError) -> str:
+def refusal_reason(exc: Refusal) -> str:
     if isinstance(exc, AlipayConfigurationError):
         return f"configuration: {exc}"
     if exc.sub_code:
@@ -104,7 +108,7 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
     )
 
 
-async def _record_refusal(rt: Runtime, payment, refund, exc: AlipayError) -> None:
+async def _record_refusal(rt: Runtime, payment, refund, exc: Refusal) -> None:
     reason = refusal_reason(exc)
     async with rt.sessions.begin() as session:
         await records.fail_refund(session, refund, reason)

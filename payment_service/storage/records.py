@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
 from payment_service.storage.tables import notifies, outbox, payments, refunds, utcnow
-from shared.events import PAID_TOPIC, REFUND_REQUEST_TOPIC, REFUND_TOPIC, PaidEvent, RefundEvent
+from shared.events import (
+    PAID_TOPIC,
+    REFUND_REQUEST_TOPIC,
+    REFUND_TOPIC,
+    PaidEvent,
+    RefundEvent,
+    RefundStatus,
+)
 from shared.results import updated_rows
 
 
@@ -151,7 +158,7 @@ async def settle_refund(session: AsyncSession, refund, from_failed: bool = False
         .where(refunds.c.id == refund["id"], refunds.c.status.in_(sources))
         .values(status="succeeded", refunded_at=utcnow(), last_error=None)
     )
-    if settled.rowcount != 1:
+    if updated_rows(settled) != 1:
         return False
     await session.execute(
         sa.update(payments)
@@ -172,7 +179,7 @@ async def fail_refund(session: AsyncSession, refund, reason: str) -> None:
         .where(refunds.c.id == refund["id"], refunds.c.status == "requested")
         .values(status="failed", last_error=reason[:1000])
     )
-    if failed.rowcount == 1:
+    if updated_rows(failed) == 1:
         payment = await payment_by_id(session, refund["payment_id"])
         await enqueue_refund_event(
             session, payment, await refund_of(session, refund["out_request_no"])
@@ -188,7 +195,11 @@ async def note_refund_error(session: AsyncSession, refund, error: str) -> None:
     )
 
 
-REFUND_STATUS = {"requested": "pending", "succeeded": "succeeded", "failed": "failed"}
+REFUND_STATUS: dict[str, RefundStatus] = {
+    "requested": "pending",
+    "succeeded": "succeeded",
+    "failed": "failed",
+}
 
 
 def refund_event(payment, refund) -> RefundEvent:
@@ -270,12 +281,12 @@ async def refund_by_key(session: AsyncSession, payment_id: int, request_key: str
 
 async def committed_refunds(session: AsyncSession, payment_id: int) -> Decimal:
     """Refunded or still being asked for (every refund that has not failed)."""
-    total = await session.scalar(
+    total = await session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount), 0)).where(
             refunds.c.payment_id == payment_id, refunds.c.status != "failed"
         )
     )
-    return Decimal(total)
+    return Decimal(total.scalar_one())  # an aggregate: always one row
 
 
 async def reopen_refund(session: AsyncSession, payment_id: int) -> bool:
