@@ -38,9 +38,12 @@ async def load_catalog_file(
 ) -> dict[str, int]:
     """Images given as files beside the catalog are copied into the media folder first."""
     entries = read_catalog(path)
-    settings = None if database_url and media_dir else OrderSettings()
-    entries = place_images(entries, Path(path).parent, media_dir or settings.media_dir)
-    async with one_shot_sessions(database_url or settings.database_url) as sessions:
+    if database_url is None or media_dir is None:
+        settings = OrderSettings()
+        database_url = database_url or settings.database_url
+        media_dir = media_dir or settings.media_dir
+    entries = place_images(entries, Path(path).parent, media_dir)
+    async with one_shot_sessions(database_url) as sessions:
         return await load_catalog(sessions, entries, set_stock)
 
 

@@ -98,6 +98,6 @@ def for_claiming(query: Select, session: AsyncSession) -> Select:
     On PostgreSQL `FOR UPDATE SKIP LOCKED`, so any number of replicas can run the same task
     without taking the same row; SQLite (the one-process quick start) has no row locks.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True)
     return query

@@ -120,7 +120,7 @@ async def _upsert(session: AsyncSession, entry: CatalogEntry, set_stock: bool = 
             await session.execute(select(skus.c.goods_id).where(skus.c.id == entry.id))
         ).first()
     values = {"name": entry.name, "price": entry.price, "stock": entry.stock}
-    if existing is not None:
+    if existing is not None and entry.id is not None:  # (existing is only found by an id)
         if not set_stock:  # live stock moves with every order: a file must not overwrite it
             del values["stock"]
         if entry.goods:

@@ -193,6 +193,7 @@ class Checkout:
         return selected
 
     async def _replayed(self, waiting: _Waiting) -> dict:
+        assert waiting.key is not None  # only a request with a key is a replay
         async with self.engine.connect() as conn:
             digest, order_id = await find_key(conn, waiting.request.user_id, waiting.key)
         if digest != request_digest(waiting.request.body):

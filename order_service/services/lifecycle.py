@@ -163,4 +163,4 @@ async def return_order_stock(session: AsyncSession, order_id: str) -> None:
     lines = await session.execute(
         select(order_lines.c.sku_id, order_lines.c.count).where(order_lines.c.order_id == order_id)
     )
-    await return_stock(session, {line.sku_id: line.count for line in lines})
+    await return_stock(session, {sku_id: count for sku_id, count in lines})

@@ -39,7 +39,8 @@ def _matching(q: str | None):
 
 
 async def count_goods(session: AsyncSession, q: str | None) -> int:
-    return await session.scalar(select(func.count()).select_from(_matching(q).subquery()))
+    counted = await session.scalar(select(func.count()).select_from(_matching(q).subquery()))
+    return counted or 0
 
 
 async def list_goods(session: AsyncSession, q: str | None, offset: int, limit: int) -> list:
@@ -52,7 +53,7 @@ async def list_goods(session: AsyncSession, q: str | None, offset: int, limit: i
         .group_by(goods.c.id, goods.c.name, goods.c.description, goods.c.image_url)
         .order_by(goods.c.id)
     )
-    return rows.all()
+    return list(rows.all())
 
 
 async def find_goods(session: AsyncSession, goods_id: int):
