@@ -18,7 +18,7 @@ export function handleSessionExpired(callback) {
   onSessionExpired = callback;
 }
 
-async function request(method, path, { json, form, headers = {}, auth = true } = {}) {
+export async function request(method, path, { json, form, headers = {}, auth = true } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
