@@ -147,6 +147,19 @@ async def expect_no_leaked_values(page: Page) -> None:
         await expect(page.get_by_test_id("main")).not_to_contain_text(leaked)
 
 
+async def expect_every_control_labelled(page: Page) -> None:
+    """Every input, select and button on the page has a name a screen reader reads out, and can
+    be reached with the keyboard (no negative tabindex)."""
+    nameless = await page.evaluate(
+        """() => [...document.querySelectorAll("main input, main select, main button")]
+            .filter((el) => !(el.labels?.length || el.getAttribute("aria-label")
+              || (el.tagName === "BUTTON" && el.textContent.trim()))
+              || el.tabIndex < 0)
+            .map((el) => el.outerHTML)"""
+    )
+    assert nameless == [], nameless
+
+
 async def log_in(page: Page, shop: Shop, username: str, password: str) -> None:
     await page.goto(shop.admin_url)
     await expect(page.get_by_test_id("login-form")).to_be_visible()
@@ -200,6 +213,7 @@ async def test_an_admin_lists_and_filters_orders(page: Page, shop: Shop):
     await expect(page.get_by_test_id("order-count")).to_have_text(f"{BULK_ORDERS + 3} orders")
     await expect(page.get_by_test_id("page-number")).to_have_text("Page 1 of 2")
     await expect_no_leaked_values(page)
+    await expect_every_control_labelled(page)
     await screenshot(page, "3-orders")
 
     # Status: only orders awaiting shipment; the unpaid one is not among them. The search is
@@ -279,6 +293,8 @@ async def test_an_admin_ships_an_order_from_the_keyboard(page: Page, shop: Shop)
     await expect(page.get_by_test_id("order-total")).to_have_text("¥13.99")  # 3.99 + 10.00
     await expect(page.get_by_test_id("order-address")).to_contain_text("Li Lei")
     await expect_no_leaked_values(page)
+    await expect(page.get_by_test_id("refund-form")).to_have_count(0)  # paid in cash
+    await expect_every_control_labelled(page)
     await screenshot(page, "5-order-awaiting-shipment")
 
     # A tracking number the shop refuses: the reason in words, nothing shipped.
@@ -363,6 +379,7 @@ async def test_an_admin_refunds_part_of_a_paid_order(page: Page, shop: Shop):
     await expect(page.get_by_test_id("order-refunded")).to_have_text("¥30.00")
 
     await expect_no_leaked_values(page)
+    await expect_every_control_labelled(page)
     await screenshot(page, "7-order-partly-refunded")
     (ROOT / "docs").mkdir(exist_ok=True)
     await page.screenshot(path=str(ROOT / "docs" / "back-office.png"), full_page=True)
@@ -387,6 +404,7 @@ async def test_an_admin_changes_a_skus_stock(page: Page, shop: Shop):
     row = page.locator(f'[data-testid="sku-row"][data-sku-id="{sku["id"]}"]')
     await expect(row.get_by_test_id("sku-stock")).to_have_text(str(sku["stock"]))
     await expect(row.get_by_label("Change the stock of e2e item 5 by")).to_be_visible()
+    await expect_every_control_labelled(page)
 
     await row.get_by_test_id("stock-delta").fill("7")
     await row.get_by_test_id("stock-apply").click()
