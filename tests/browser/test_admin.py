@@ -161,7 +161,8 @@ async def expect_every_control_labelled(page: Page) -> None:
 
 
 async def log_in(page: Page, shop: Shop, username: str, password: str) -> None:
-    await page.goto(shop.admin_url)
+    await page.goto(shop.admin_url.rstrip("/"))  # served at /admin/; /admin redirects there
+    await expect(page).to_have_url(shop.admin_url + "#/login")
     await expect(page.get_by_test_id("login-form")).to_be_visible()
     await page.get_by_test_id("login-username").fill(username)
     await page.get_by_test_id("login-password").fill(password)

@@ -8,7 +8,7 @@ const MESSAGES = {
   invalid_credentials: "Wrong username or password.",
   forbidden:
     "Refused (403): this account is not one of the shop's admins, so it cannot use the back office. " +
-    "Log in with an admin account (`python -m order_service create-admin USERNAME` makes one).",
+    "Log in with an admin account (the command “python -m order_service create-admin USERNAME” makes one).",
   order_not_found: "There is no order with that id.",
   order_not_shippable: "This order cannot be shipped: only an order awaiting shipment can.",
   order_not_refundable: "This order cannot be refunded: only an order paid with Alipay, and not refunded in full, can.",
