@@ -103,7 +103,7 @@ export function ordersView(context) {
     return h("div", {},
       h("p", { class: "results-head" }, h("strong", { testid: "order-count" }, count)),
       h("table", { class: "table", testid: "order-list" },
-        h("caption", { class: "sr-only" }, "Orders, newest first"),
+        h("caption", { class: "visually-hidden" }, "Orders, newest first"),
         h("thead", {}, h("tr", {},
           ["Order", "Placed", "Buyer", "Status", "Pay", "Items", "Total", "Refunded"].map((t, i) =>
             h("th", { scope: "col", class: i >= 5 ? "num" : null }, t)))),

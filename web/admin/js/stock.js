@@ -18,7 +18,7 @@ function stockRow(sku, context) {
     inputmode: "numeric", autocomplete: "off",
   });
   const form = h("form", { class: "inline-form", testid: "stock-form" },
-    h("label", { for: inputId, class: "sr-only" }, `Change the stock of ${sku.name} by`),
+    h("label", { for: inputId, class: "visually-hidden" }, `Change the stock of ${sku.name} by`),
     delta,
     h("button", { type: "submit", testid: "stock-apply" }, "Apply"));
   form.addEventListener("submit", (event) => {
@@ -70,7 +70,7 @@ export function stockView(context) {
       const number = Math.floor(offset / PAGE_SIZE) + 1;
       return h("div", {},
         h("table", { class: "table", testid: "sku-list" },
-          h("caption", { class: "sr-only" }, "SKUs and their stock"),
+          h("caption", { class: "visually-hidden" }, "SKUs and their stock"),
           h("thead", {}, h("tr", {}, ["ID", "SKU", "Price", "In stock", "Sold", "Change by"].map((t, i) =>
             h("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : null }, t)))),
           h("tbody", {}, page.items.map((sku) => stockRow(sku, context)))),
