@@ -153,6 +153,11 @@ async def settle_refund(session: AsyncSession, refund, from_failed: bool = False
     refund of the merchant's or Alipay's console. Guarded: False (nothing done) when it was
     settled already. `from_failed`: Alipay's notify proves a refund we had marked failed."""
     sources = ("requested", "failed") if from_failed else ("requested",)
+    # Lock order: the payment row first, then its refunds, as a new refund takes them; settling
+    # the refund first deadlocked against a refund being requested or retried at the same time.
+    await session.execute(
+        sa.select(payments.c.id).where(payments.c.id == refund["payment_id"]).with_for_update()
+    )
     settled = await session.execute(
         sa.update(refunds)
         .where(refunds.c.id == refund["id"], refunds.c.status.in_(sources))
