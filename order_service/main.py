@@ -47,11 +47,12 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             pool_size=resolved.db_pool_size,
             max_overflow=resolved.db_max_overflow,
             transaction_pooler=resolved.db_transaction_pooler,
+            timeouts=resolved.db_timeouts(),
         )
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.cart = open_cart_store(resolved.redis_url)
+        app.state.cart = open_cart_store(resolved.redis_url, resolved.redis_timeout_seconds)
         app.state.authenticator = Authenticator(app.state.sessions, resolved.jwt_secret)
         app.state.checkout = Checkout(
             engine,

@@ -5,6 +5,7 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.db import DatabaseTimeouts
 from shared.money import Money
 from shared.settings import DEV_PLACEHOLDER, ServiceSettings
 
@@ -24,6 +25,17 @@ class OrderSettings(ServiceSettings):
     db_pool_size: int = Field(10, gt=0)
     db_max_overflow: int = Field(20, ge=0)
     db_transaction_pooler: bool = False
+    db_connect_timeout_seconds: float = Field(3.0, gt=0)
+    db_command_timeout_seconds: float = Field(5.0, gt=0)
+    db_pool_timeout_seconds: float = Field(3.0, gt=0)
+    redis_timeout_seconds: float = Field(2.0, gt=0)
+
+    def db_timeouts(self) -> DatabaseTimeouts:
+        return DatabaseTimeouts(
+            connect=self.db_connect_timeout_seconds,
+            command=self.db_command_timeout_seconds,
+            pool=self.db_pool_timeout_seconds,
+        )
 
     def secret_fields(self) -> tuple[str, ...]:
         return ("service_auth_secret", "jwt_secret")

@@ -48,7 +48,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         current = settings or PaymentSettings()
         configure_logging("payment", json=current.log_json)
         client = alipay_client(current)  # fails here, at start-up, on a bad key
-        engine = create_engine(current.database_url)
+        engine = create_engine(current.database_url, timeouts=current.db_timeouts())
         rt = Runtime(
             settings=current,
             engine=engine,
