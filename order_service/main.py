@@ -18,7 +18,9 @@ from order_service.api import addresses, admin, auth, cart, catalog, health, int
 from order_service.api.errors import install_domain_errors
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
+from order_service.services.passwords import PasswordHashing
 from order_service.services.sweeper import sweep_once
+from order_service.services.throttle import LoginThrottle
 from order_service.services.users import Authenticator
 from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
@@ -27,6 +29,7 @@ from shared.db import create_engine, session_factory
 from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.logging import RequestIdMiddleware, configure_logging
+from shared.ratelimit import open_rate_counter
 
 # The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
 WEB_DIR = Path(str(files("order_service.web")))
@@ -54,6 +57,13 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.sessions = session_factory(engine)
         app.state.cart = open_cart_store(resolved.redis_url, resolved.redis_timeout_seconds)
         app.state.authenticator = Authenticator(app.state.sessions, resolved.jwt_secret)
+        app.state.rate_counter = open_rate_counter(
+            resolved.redis_url, resolved.redis_timeout_seconds
+        )
+        app.state.login_throttle = LoginThrottle(
+            app.state.rate_counter, resolved.login_failure_limit, resolved.client_rate_limit
+        )
+        app.state.password_hashing = PasswordHashing(resolved.password_hash_workers)
         app.state.checkout = Checkout(
             engine,
             app.state.cart,
@@ -79,6 +89,8 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             await app.state.checkout.aclose()
             await app.state.payments.aclose()
             await app.state.cart.close()
+            await app.state.rate_counter.close()
+            app.state.password_hashing.close()
             await engine.dispose()
 
     app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)

@@ -29,6 +29,9 @@ class OrderSettings(ServiceSettings):
     db_command_timeout_seconds: float = Field(5.0, gt=0)
     db_pool_timeout_seconds: float = Field(3.0, gt=0)
     redis_timeout_seconds: float = Field(2.0, gt=0)
+    login_failure_limit: int = Field(5, ge=0)
+    client_rate_limit: int = Field(60, ge=0)
+    password_hash_workers: int = Field(1, gt=0)
 
     def db_timeouts(self) -> DatabaseTimeouts:
         return DatabaseTimeouts(

@@ -27,11 +27,14 @@ log = structlog.get_logger("errors")
 class Problem(Exception):
     """An error meant for the client: an HTTP status, a machine word and a sentence."""
 
-    def __init__(self, status: int, code: str, detail: str, **extra: Any):
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict | None = None, **extra: Any
+    ):
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.headers = headers
         self.extra = extra
 
 
@@ -66,7 +69,7 @@ def _field_name(loc: tuple) -> str:
 
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
-    return problem_response(exc.status, exc.code, exc.detail, **exc.extra)
+    return problem_response(exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra)
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,6 +18,10 @@ const MESSAGES = {
   payment_unavailable: "Payment is temporarily unavailable. Please try again in a moment.",
   idempotency_key_reused: "Your order changed while it was being placed. Please try again.",
   rate_limited: "Too many attempts. Please wait a moment and try again.",
+  too_many_requests: "Too many attempts. Please wait a minute and try again.",
+  weak_password:
+    "Please choose a stronger password: at least 8 characters, not a common one, not your username.",
+  dependency_unavailable: "The shop is briefly unavailable. Please try again in a few seconds.",
   internal_error: "Something went wrong on our side. Please try again.",
 };
 
