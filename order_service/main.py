@@ -28,8 +28,10 @@ from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.docs import service_app
 from shared.errors import install_problem_handlers
+from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
 from shared.ratelimit import open_rate_counter
+from shared.service_auth import InternalAuthMiddleware
 
 # The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
 WEB_DIR = Path(str(files("order_service.web")))
@@ -95,6 +97,12 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
 
     app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
+    # Outermost last: request id, then size limits, then internal signatures, then the app.
+    app.add_middleware(
+        InternalAuthMiddleware,
+        get_secret=lambda scope: scope["app"].state.settings.service_auth_secret,
+    )
+    app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     install_domain_errors(app)
