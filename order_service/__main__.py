@@ -58,7 +58,7 @@ def _admin_password() -> str | None:
 
 def _username(text: str) -> str:
     try:
-        return RegisterBody(username=text, password="x" * 6).username
+        return RegisterBody(username=text, password="x" * 8).username
     except ValidationError:
         raise argparse.ArgumentTypeError(f"not a valid username: {text!r}") from None
 

@@ -19,7 +19,9 @@ from order_service.api.errors import install_domain_errors
 from order_service.api.media import MediaMount, media_files
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
+from order_service.services.passwords import PasswordHashing
 from order_service.services.sweeper import sweep_once
+from order_service.services.throttle import LoginThrottle
 from order_service.services.users import Authenticator
 from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
@@ -27,7 +29,10 @@ from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.docs import service_app
 from shared.errors import install_problem_handlers
+from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
+from shared.ratelimit import open_rate_counter
+from shared.service_auth import InternalAuthMiddleware
 
 # The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
 WEB_DIR = Path(str(files("order_service.web")))
@@ -48,13 +53,21 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             pool_size=resolved.db_pool_size,
             max_overflow=resolved.db_max_overflow,
             transaction_pooler=resolved.db_transaction_pooler,
+            timeouts=resolved.db_timeouts(),
         )
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.cart = open_cart_store(resolved.redis_url)
+        app.state.cart = open_cart_store(resolved.redis_url, resolved.redis_timeout_seconds)
         app.state.media_files = media_files(resolved.media_dir)
         app.state.authenticator = Authenticator(app.state.sessions, resolved.jwt_secret)
+        app.state.rate_counter = open_rate_counter(
+            resolved.redis_url, resolved.redis_timeout_seconds
+        )
+        app.state.login_throttle = LoginThrottle(
+            app.state.rate_counter, resolved.login_failure_limit, resolved.client_rate_limit
+        )
+        app.state.password_hashing = PasswordHashing(resolved.password_hash_workers)
         app.state.checkout = Checkout(
             engine,
             app.state.cart,
@@ -80,10 +93,18 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             await app.state.checkout.aclose()
             await app.state.payments.aclose()
             await app.state.cart.close()
+            await app.state.rate_counter.close()
+            app.state.password_hashing.close()
             await engine.dispose()
 
     app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
+    # Outermost last: request id, then size limits, then internal signatures, then the app.
+    app.add_middleware(
+        InternalAuthMiddleware,
+        get_secret=lambda scope: scope["app"].state.settings.service_auth_secret,
+    )
+    app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     install_domain_errors(app)

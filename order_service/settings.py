@@ -6,6 +6,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.db import DatabaseTimeouts
 from shared.money import Money
 from shared.settings import DEV_PLACEHOLDER, ServiceSettings
 
@@ -27,6 +28,20 @@ class OrderSettings(ServiceSettings):
     db_transaction_pooler: bool = False
     # Pictures of goods that load-catalog copied from files beside a catalog; served at /media/.
     media_dir: Path = Path("var/media")
+    db_connect_timeout_seconds: float = Field(3.0, gt=0)
+    db_command_timeout_seconds: float = Field(5.0, gt=0)
+    db_pool_timeout_seconds: float = Field(3.0, gt=0)
+    redis_timeout_seconds: float = Field(2.0, gt=0)
+    login_failure_limit: int = Field(5, ge=0)
+    client_rate_limit: int = Field(60, ge=0)
+    password_hash_workers: int = Field(1, gt=0)
+
+    def db_timeouts(self) -> DatabaseTimeouts:
+        return DatabaseTimeouts(
+            connect=self.db_connect_timeout_seconds,
+            command=self.db_command_timeout_seconds,
+            pool=self.db_pool_timeout_seconds,
+        )
 
     def secret_fields(self) -> tuple[str, ...]:
         return ("service_auth_secret", "jwt_secret")

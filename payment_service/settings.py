@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.db import DatabaseTimeouts
 from shared.settings import ServiceSettings
 
 
@@ -36,6 +37,15 @@ class PaymentSettings(ServiceSettings):
     order_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
     )
+    db_connect_timeout_seconds: float = Field(
+        3.0, gt=0, validation_alias=AliasChoices("PAYMENT_DB_CONNECT_TIMEOUT_SECONDS")
+    )
+    db_command_timeout_seconds: float = Field(
+        5.0, gt=0, validation_alias=AliasChoices("PAYMENT_DB_COMMAND_TIMEOUT_SECONDS")
+    )
+    db_pool_timeout_seconds: float = Field(
+        3.0, gt=0, validation_alias=AliasChoices("PAYMENT_DB_POOL_TIMEOUT_SECONDS")
+    )
 
     alipay_app_id: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_ID"))
     alipay_app_private_key: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_PRIVATE_KEY"))
@@ -53,6 +63,13 @@ class PaymentSettings(ServiceSettings):
     alipay_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("ALIPAY_TIMEOUT_SECONDS")
     )
+
+    def db_timeouts(self) -> DatabaseTimeouts:
+        return DatabaseTimeouts(
+            connect=self.db_connect_timeout_seconds,
+            command=self.db_command_timeout_seconds,
+            pool=self.db_pool_timeout_seconds,
+        )
 
     @property
     def notify_url(self) -> str:

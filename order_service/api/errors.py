@@ -13,6 +13,7 @@ from order_service.domain.errors import (
     NotFound,
     PaymentUnavailable,
     Unprocessable,
+    WeakPassword,
 )
 from shared.errors import problem_response
 
@@ -25,6 +26,7 @@ _STATUS = [
     (Forbidden, 403),
     (InvalidCredentials, 401),
     (PaymentUnavailable, 503),
+    (WeakPassword, 422),
 ]
 
 

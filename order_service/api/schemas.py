@@ -23,7 +23,7 @@ class Strict(BaseModel):
 
 class RegisterBody(Strict):
     username: StrictStr = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@+-]+$")
-    password: StrictStr = Field(min_length=6, max_length=128)
+    password: StrictStr = Field(min_length=8, max_length=128)
 
 
 class TokenForm(BaseModel):

@@ -62,6 +62,7 @@ from order_service.storage.order_writes import (
     release_keys,
 )
 from order_service.storage.stock import read_stock, take_stock
+from shared.errors import is_dependency_failure
 
 log = structlog.get_logger(__name__)
 
@@ -231,13 +232,19 @@ class Checkout:
         except DomainError as error:  # stock_contention: the budget ran out for the batch
             outcomes = [error] * len(batch)
         except Exception as error:  # noqa: BLE001 - isolate it: each order alone, once
-            if len(batch) > 1:
+            if is_dependency_failure(error):
+                # The database does not answer: no order of the batch is at fault, and serving
+                # them one by one would make the last wait once per order (503 for each).
+                log.warning("checkout_dependency_unavailable", orders=len(batch), error=repr(error))
+                outcomes = [error] * len(batch)
+            elif len(batch) > 1:
                 log.warning("checkout_batch_failed", orders=len(batch), error=repr(error))
                 for waiting in batch:
                     await self._serve([waiting])
                 return
-            log.exception("checkout_failed", order_id=batch[0].order_id)
-            outcomes = [error]
+            else:
+                log.exception("checkout_failed", order_id=batch[0].order_id)
+                outcomes = [error]
         for waiting, outcome in zip(batch, outcomes, strict=True):
             if waiting.future.done():
                 continue

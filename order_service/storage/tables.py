@@ -12,6 +12,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    func,
+    text,
 )
 
 metadata = MetaData()
@@ -25,6 +27,8 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # made by `python -m order_service create-admin`: may use /api/admin/
     Column("is_admin", Boolean, nullable=False, server_default="false"),
+    # Unique regardless of case; log-in looks users up by lower(username).
+    Index("uq_users_username_lower", func.lower(text("username")), unique=True),
 )
 
 addresses = Table(

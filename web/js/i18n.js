@@ -189,6 +189,8 @@ const en = {
   "error.stock_contention": "Many people are buying this right now. Please try again.",
   "error.amount_out_of_range": "This order is over the amount Alipay accepts. Please order less.",
   "error.too_many_requests": "Too many attempts. Please wait a moment and try again.",
+  "error.weak_password":
+    "Please choose a stronger password: at least 8 characters, not a common one, not your username.",
   "error.dependency_unavailable": "The shop is busy right now. Please try again in a moment.",
   "error.payload_too_large": "That is too much to send at once.",
   "error.not_available": "This action is not available yet.",
@@ -399,6 +401,7 @@ const zh = {
   "error.stock_contention": "很多人正在购买这件商品，请重试。",
   "error.amount_out_of_range": "订单金额超出支付宝的限额，请减少数量。",
   "error.too_many_requests": "尝试次数太多，请稍等片刻再试。",
+  "error.weak_password": "请换一个更安全的密码：至少 8 个字符，不要用常见密码，也不要和用户名相同。",
   "error.dependency_unavailable": "商店现在很忙，请稍后再试。",
   "error.payload_too_large": "一次提交的内容太多。",
   "error.not_available": "这个操作暂时还不能用。",

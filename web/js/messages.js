@@ -9,7 +9,7 @@ const KNOWN = new Set([
   "goods_not_found", "empty_cart", "address_not_found", "order_not_found", "order_not_payable",
   "order_not_cancelable", "order_not_receivable", "order_not_commentable", "payment_unavailable",
   "idempotency_key_reused", "stock_contention", "amount_out_of_range", "too_many_requests",
-  "dependency_unavailable", "payload_too_large", "internal_error",
+  "dependency_unavailable", "payload_too_large", "weak_password", "internal_error",
 ]);
 
 export const sessionExpired = () => t("error.unauthorized");
