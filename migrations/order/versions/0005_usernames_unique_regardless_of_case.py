@@ -4,15 +4,15 @@ Log-in looks users up by lower(username) (the index serves it). A database holdi
 usernames that differ only in case cannot take the index: the upgrade stops with PostgreSQL's
 unique violation naming them, and one of them must be renamed first.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
