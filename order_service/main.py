@@ -74,6 +74,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             freight=resolved.freight,
             pay_timeout_seconds=resolved.pay_timeout_seconds,
             hooks=app.state.checkout_hooks,
+            max_unpaid_orders=resolved.max_unpaid_orders,
         )
         app.state.payments = PaymentClient(
             resolved.payment_service_url,

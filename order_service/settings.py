@@ -26,6 +26,7 @@ class OrderSettings(ServiceSettings):
     db_pool_size: int = Field(10, gt=0)
     db_max_overflow: int = Field(20, ge=0)
     db_transaction_pooler: bool = False
+    max_unpaid_orders: int = Field(10, ge=0)
     # Pictures of goods that load-catalog copied from files beside a catalog; served at /media/.
     media_dir: Path = Path("var/media")
     db_connect_timeout_seconds: float = Field(3.0, gt=0)
