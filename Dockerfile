@@ -20,12 +20,14 @@ RUN --mount=type=bind,from=build,source=/dist,target=/dist \
     --mount=type=cache,target=/root/.cache/pip \
     pip install /dist/*.whl \
     && useradd --system --uid 10001 --home-dir /app shop \
-    && mkdir -p /app/var/keys && chown -R shop /app/var
+    && mkdir -p /app/var/keys /app/var/media && chown -R shop /app/var
 # For `docker compose run --rm migrate python -m order_service load-catalog scripts/demo-catalog.json`.
+# Its pictures are copied into /app/var/media (ORDER_MEDIA_DIR), a volume the order service reads.
 COPY scripts/demo-catalog.json scripts/
+COPY scripts/demo-images/ scripts/demo-images/
 
 # The installed code is root's and read-only for the service user; only var/ (keys, when
-# generated here) is its own.
+# generated here; goods pictures) is its own.
 USER shop
 EXPOSE 8000 8001 8002
 # For the default command; docker-compose.yml gives each service its own check on its port.

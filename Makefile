@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` (the whole stack on embedded defaults) and
-# `make test` (every test, against real PostgreSQL and Redis, started here when they are down).
+# `make test` (the static gates, then every test against real PostgreSQL and Redis).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,16 +19,19 @@ run: $(STAMP)
 services:
 	scripts/ensure-services.sh
 
-test: $(STAMP) services
-	scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-
+# The static gates, cheapest first; `make test` runs them before any test.
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint services
+	scripts/ensure-axe.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) services
 	scripts/ensure-bench-tools.sh
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var test-artifacts .pytest_cache
+	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

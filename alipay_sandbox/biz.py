@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Literal, overload
 
 from alipay_sandbox import clock
 
@@ -74,6 +75,10 @@ def amount(data: dict, field: str) -> Decimal:
     return parsed.quantize(MIN_AMOUNT)
 
 
+@overload
+def out_trade_no(data: dict, required: Literal[True] = True) -> str: ...
+@overload
+def out_trade_no(data: dict, required: bool) -> str | None: ...
 def out_trade_no(data: dict, required: bool = True) -> str | None:
     value = data.get("out_trade_no")
     if value in (None, ""):

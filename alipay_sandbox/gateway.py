@@ -51,9 +51,9 @@ async def _page_pay(request: Request, method: str, params: dict[str, str]) -> Re
 async def _server_call(request: Request, method: str, params: dict[str, str]) -> Response:
     sandbox = _sandbox(request)
     node = protocol.response_node(method)
-    sign_type = (
-        params.get("sign_type") if params.get("sign_type") in protocol.SIGN_TYPES else "RSA2"
-    )
+    sign_type = params.get("sign_type", "")
+    if sign_type not in protocol.SIGN_TYPES:
+        sign_type = "RSA2"
     charset = protocol.charset_of(params)
     try:
         _verify(request, params)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from alipay_sandbox import clock
 from shared.alipay_sign import REQUEST_EXCLUDED, sign_bytes, signing_string, verify_bytes
 
@@ -44,7 +46,7 @@ class GatewayError(Exception):
 @dataclass(frozen=True)
 class App:
     app_id: str
-    public_key: object  # rsa.RSAPublicKey
+    public_key: rsa.RSAPublicKey
     # Certificate mode: the SNs every request must carry; None in key mode.
     app_cert_sn: str | None = None
     alipay_root_cert_sn: str | None = None

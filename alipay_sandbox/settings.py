@@ -5,6 +5,7 @@ from functools import cached_property
 from pathlib import Path
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -29,8 +30,8 @@ log = structlog.get_logger(__name__)
 class SandboxCerts:
     """What certificate mode needs, from the folder `make-certs` wrote."""
 
-    alipay_private_key: object
-    app_public_key: object
+    alipay_private_key: rsa.RSAPrivateKey
+    app_public_key: rsa.RSAPublicKey
     app_cert_sn: str  # expected in every request
     alipay_root_cert_sn: str  # expected in every request
     alipay_cert_sn: str  # sent with every response
@@ -77,7 +78,7 @@ class SandboxSettings(ServiceSettings):
         return SandboxCerts.load(self.cert_dir) if self.cert_dir else None
 
     @cached_property
-    def keys(self):
+    def keys(self) -> tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]:
         """(Alipay private key, merchant public key). In development missing keys are made up."""
         if self.certs:
             return self.certs.alipay_private_key, self.certs.app_public_key

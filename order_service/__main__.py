@@ -7,11 +7,12 @@ import getpass
 import json
 import os
 import sys
+from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
 from order_service.api.schemas import RegisterBody
-from order_service.services.catalog import CatalogEntry, load_catalog
+from order_service.services.catalog import CatalogEntry, load_catalog, place_images
 from order_service.services.users import create_admin
 from order_service.settings import OrderSettings
 from shared.db import one_shot_sessions
@@ -30,10 +31,19 @@ def read_catalog(path: str) -> list[CatalogEntry]:
 
 
 async def load_catalog_file(
-    path: str, database_url: str | None = None, set_stock: bool = False
+    path: str,
+    database_url: str | None = None,
+    set_stock: bool = False,
+    media_dir: Path | None = None,
 ) -> dict[str, int]:
+    """Images given as files beside the catalog are copied into the media folder first."""
     entries = read_catalog(path)
-    async with one_shot_sessions(database_url or OrderSettings().database_url) as sessions:
+    if database_url is None or media_dir is None:
+        settings = OrderSettings()
+        database_url = database_url or settings.database_url
+        media_dir = media_dir or settings.media_dir
+    entries = place_images(entries, Path(path).parent, media_dir)
+    async with one_shot_sessions(database_url) as sessions:
         return await load_catalog(sessions, entries, set_stock)
 
 
@@ -48,7 +58,7 @@ def _admin_password() -> str | None:
 
 def _username(text: str) -> str:
     try:
-        return RegisterBody(username=text, password="x" * 6).username
+        return RegisterBody(username=text, password="x" * 8).username
     except ValidationError:
         raise argparse.ArgumentTypeError(f"not a valid username: {text!r}") from None
 

@@ -14,11 +14,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
-from order_service.api import addresses, admin, auth, cart, catalog, health, internal, orders
+from order_service.api import addresses, admin, auth, cart, catalog, goods, health, internal, orders
 from order_service.api import errors as domain_errors
+from order_service.api.media import MediaMount, media_files
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
+from order_service.services.passwords import PasswordHashing
 from order_service.services.sweeper import sweep_once
+from order_service.services.throttle import LoginThrottle
 from order_service.services.users import Authenticator
 from order_service.settings import OrderSettings
 from order_service.storage.cart import open_cart_store
@@ -26,7 +29,10 @@ from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.docs import service_app
 from shared.errors import install_problem_handlers
+from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
+from shared.ratelimit import open_rate_counter
+from shared.service_auth import InternalAuthMiddleware
 
 # The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
 WEB_DIR = Path(str(files("order_service.web")))
@@ -46,14 +52,23 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.cart = open_cart_store(resolved.redis_url)
+        app.state.cart = open_cart_store(resolved.redis_url, resolved.redis_timeout_seconds)
+        app.state.media_files = media_files(resolved.media_dir)
         app.state.authenticator = Authenticator(app.state.sessions, resolved.jwt_secret)
+        app.state.rate_counter = open_rate_counter(
+            resolved.redis_url, resolved.redis_timeout_seconds
+        )
+        app.state.login_throttle = LoginThrottle(
+            app.state.rate_counter, resolved.login_failure_limit, resolved.client_rate_limit
+        )
+        app.state.password_hashing = PasswordHashing(resolved.password_hash_workers)
         app.state.checkout = Checkout(
             engine,
             app.state.cart,
             freight=resolved.freight,
             pay_timeout_seconds=resolved.pay_timeout_seconds,
             hooks=app.state.checkout_hooks,
+            max_unpaid_orders=resolved.max_unpaid_orders,
         )
         app.state.payments = PaymentClient(
             resolved.payment_service_url,
@@ -73,16 +88,25 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             await app.state.checkout.aclose()
             await app.state.payments.aclose()
             await app.state.cart.close()
+            await app.state.rate_counter.close()
+            app.state.password_hashing.close()
             await engine.dispose()
 
     app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
+    # Outermost last: request id, then size limits, then internal signatures, then the app.
+    app.add_middleware(
+        InternalAuthMiddleware,
+        get_secret=lambda scope: scope["app"].state.settings.service_auth_secret,
+    )
+    app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     domain_errors.install(app)
-    for module in (health, auth, catalog, addresses, cart, orders, admin, internal):
+    for module in (health, auth, catalog, goods, addresses, cart, orders, admin, internal):
         app.include_router(module.router)
     app.mount("/metrics", make_asgi_app())
+    app.mount("/media", MediaMount(), name="media")
     if WEB_DIR.is_dir():
         # Last, so every API route above wins over a static file of the same path.
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

@@ -1,6 +1,7 @@
 """Order service settings, from ORDER_* environment variables (and `.env`)."""
 
 from decimal import Decimal
+from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
@@ -24,6 +25,13 @@ class OrderSettings(ServiceSettings, DatabasePoolSettings):
     payment_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("ORDER_PAYMENT_TIMEOUT_SECONDS")
     )
+    max_unpaid_orders: int = Field(10, ge=0)
+    # Pictures of goods that load-catalog copied from files beside a catalog; served at /media/.
+    media_dir: Path = Path("var/media")
+    redis_timeout_seconds: float = Field(2.0, gt=0)
+    login_failure_limit: int = Field(5, ge=0)
+    client_rate_limit: int = Field(60, ge=0)
+    password_hash_workers: int = Field(1, gt=0)
 
     def secret_fields(self) -> tuple[str, ...]:
         return ("service_auth_secret", "jwt_secret")

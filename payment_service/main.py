@@ -22,7 +22,9 @@ from shared.db import create_engine, session_factory
 from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.http import internal_client
+from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
+from shared.service_auth import InternalAuthMiddleware
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +86,13 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             log.info("payment_stopped")
 
     app = service_app(title="Payment service", version="0.1.0", lifespan=lifespan)
+    # Outermost last: request id, then size limits, then internal signatures, then the app.
+    app.add_middleware(
+        InternalAuthMiddleware,
+        get_secret=lambda scope: scope["app"].state.runtime.settings.service_auth_secret,
+    )
+    # The notify route reads at most its own, smaller cap (64 KiB) and answers `fail` past it.
+    app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     domain_errors.install(app)

@@ -101,6 +101,7 @@ def stack_env(layout: Layout) -> dict[str, str]:
         **ensure_dev_secrets(var),
         "ORDER_DATABASE_URL": f"sqlite+aiosqlite:///{var / 'order.db'}",
         "ORDER_REDIS_URL": "memory://",
+        "ORDER_MEDIA_DIR": str(var / "media"),
         "ORDER_PAYMENT_SERVICE_URL": payment_url,
         "PAYMENT_DATABASE_URL": f"sqlite+aiosqlite:///{var / 'payment.db'}",
         "PAYMENT_ORDER_SERVICE_URL": order_url,

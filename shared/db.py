@@ -9,6 +9,7 @@ halfway through a transaction).
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,42 @@ def ensure_sqlite_directory(url: str) -> None:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, *, transaction_pooler: bool = False, **kwargs) -> AsyncEngine:
-    """An engine for `url`; `transaction_pooler` when PostgreSQL is reached through PgBouncer (or
-    another pooler) in transaction mode, where a server connection changes between transactions.
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long a database may keep a request waiting, in seconds; none is unbounded.
+
+    `connect`: opening a connection (TCP and the start-up handshake); `command`: one statement
+    (asyncpg cancels it on the server past this); `pool`: waiting for a free connection of the
+    pool. Past any of them the caller gets an error that `shared.errors` answers with 503
+    `dependency_unavailable`, and the connection is thrown away, so that the pool recovers by
+    itself when the database comes back.
     """
+
+    connect: float = 3.0
+    command: float | None = 5.0
+    pool: float = 3.0
+
+
+# Commands run once by an operator (migrate, load-catalog): a migration may rightly run long.
+ONE_SHOT_TIMEOUTS = DatabaseTimeouts(connect=10.0, command=None, pool=30.0)
+
+
+def create_engine(
+    url: str,
+    *,
+    transaction_pooler: bool = False,
+    timeouts: DatabaseTimeouts | None = None,
+    **kwargs,
+) -> AsyncEngine:
+    """An engine for `url`; `transaction_pooler` when PostgreSQL is reached through PgBouncer (or
+    another pooler) in transaction mode, where a server connection changes between transactions;
+    `timeouts` bound every wait on the database (the defaults of `DatabaseTimeouts` without it).
+    """
+    timeouts = timeouts or DatabaseTimeouts()
+    kwargs.setdefault("pool_timeout", timeouts.pool)
     if is_sqlite(url):
-        # SQLite keeps its own small pool; PostgreSQL's pool sizing does not apply.
+        # SQLite keeps its own small pool; PostgreSQL's pool sizing does not apply. Its `timeout`
+        # is how long a writer waits for the file lock (not a network wait).
         kwargs.pop("pool_size", None)
         kwargs.pop("max_overflow", None)
         ensure_sqlite_directory(url)
@@ -50,9 +81,30 @@ def create_engine(url: str, *, transaction_pooler: bool = False, **kwargs) -> As
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    connect_args = {
+        "timeout": timeouts.connect,
+        "command_timeout": timeouts.command,
+        **kwargs.get("connect_args", {}),
+    }
     if transaction_pooler:
-        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), **_POOLER_CONNECT_ARGS}
-    return create_async_engine(url, **kwargs)
+        connect_args.update(_POOLER_CONNECT_ARGS)
+    kwargs["connect_args"] = connect_args
+    engine = create_async_engine(url, **kwargs)
+    _discard_connections_that_time_out(engine)
+    return engine
+
+
+def _discard_connections_that_time_out(engine: AsyncEngine) -> None:
+    """A statement that timed out, or a connection the network broke, leaves a connection in an
+    unknown state (asyncpg is still cancelling the statement); SQLAlchemy sees no "disconnect" in
+    a plain TimeoutError or OSError and would put it back in the pool. Count them as disconnects:
+    the connection is terminated, and the pool opens fresh ones once the database answers again.
+    """
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context):
+        if isinstance(context.original_exception, TimeoutError | OSError):
+            context.is_disconnect = True
 
 
 # Behind a transaction-mode pooler, prepared statements must not outlive their transaction:
@@ -87,7 +139,7 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:
 @asynccontextmanager
 async def one_shot_sessions(url: str) -> AsyncIterator[async_sessionmaker]:
     """Sessions on an engine of their own, disposed on exit: for a command that runs once."""
-    engine = create_engine(url)
+    engine = create_engine(url, timeouts=ONE_SHOT_TIMEOUTS)
     try:
         yield session_factory(engine)
     finally:
@@ -109,7 +161,7 @@ async def claim_and_lease(
     the lease before it does the slow work (HTTP), so no row lock is held across it, and a row
     whose work is lost comes back once its lease runs out.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list((await session.execute(query)).all())
     if not rows:

@@ -7,10 +7,15 @@ FastAPI's validation errors, plain HTTP errors and unexpected exceptions into
 `application/problem+json` with a stable `code`.
 """
 
+import errno
+import socket
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,16 +32,19 @@ log = structlog.get_logger("errors")
 class Problem(Exception):
     """An error meant for the client: an HTTP status, a machine word and a sentence."""
 
-    def __init__(self, status: int, code: str, detail: str, **extra: Any):
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict | None = None, **extra: Any
+    ):
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.headers = headers
         self.extra = extra
 
 
 def problem_response(
-    status: int, code: str, detail: str, headers: dict | None = None, **extra: Any
+    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     body = {
         "type": "about:blank",
@@ -66,7 +74,7 @@ def _field_name(loc: tuple) -> str:
 
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
-    return problem_response(exc.status, exc.code, exc.detail, **exc.extra)
+    return problem_response(exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra)
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -83,16 +91,83 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
     return problem_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
 
+# Seconds a client is told to wait before trying again after a 503.
+RETRY_AFTER_SECONDS = 5
+
+# What a database or Redis that does not answer raises, wrapped or not: a refused or broken
+# connection (OSError, asyncpg's and redis' connection errors), a bound that ran out (TimeoutError,
+# SQLAlchemy's pool TimeoutError, a statement asyncpg cancelled), SQLAlchemy's wrappers of those.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    sqlalchemy.exc.DisconnectionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def is_dependency_failure(exc: BaseException) -> bool:
+    """The database or Redis did not answer (as opposed to a bug or a refused statement)."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sqlalchemy.exc.StatementError) and isinstance(exc.orig, DEPENDENCY_ERRORS):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
+        return True
+    return isinstance(exc, DEPENDENCY_ERRORS)
+
+
+_NETWORK_ERRNOS = {
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ENETDOWN,
+    errno.EHOSTDOWN,
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.ETIMEDOUT,
+}
+
+
+def dependency_unavailable() -> JSONResponse:
+    return problem_response(
+        503,
+        "dependency_unavailable",
+        "A service this one depends on (database or Redis) does not answer; try again shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _on_dependency_failure(request: Request, exc: Exception) -> JSONResponse:
+    if not is_dependency_failure(exc):
+        return await _on_unexpected(request, exc)
+    log.warning("dependency_unavailable", path=request.url.path, error=repr(exc))
+    return dependency_unavailable()
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", path=request.url.path)
     return problem_response(500, "internal_error", "An unexpected error occurred.")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(Problem, _on_problem)
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_unexpected)
+    # The decorator form: Starlette types `add_exception_handler` as taking handlers of any
+    # `Exception`, so handlers of one class only (as here) would not type-check there.
+    app.exception_handler(Problem)(_on_problem)
+    app.exception_handler(RequestValidationError)(_on_validation)
+    app.exception_handler(StarletteHTTPException)(_on_http)
+    for kind in (*DEPENDENCY_ERRORS, OSError, sqlalchemy.exc.DBAPIError):
+        app.exception_handler(kind)(_on_dependency_failure)
+    app.exception_handler(Exception)(_on_unexpected)
     _document_problems(app)
 
 
@@ -109,7 +184,7 @@ def install_domain_errors(app: FastAPI, statuses: Mapping[type[DomainError], int
     async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(status_for(exc), exc.code, exc.detail, **exc.extra)
 
-    app.add_exception_handler(DomainError, on_domain_error)
+    app.exception_handler(DomainError)(on_domain_error)  # the decorator form: see above
 
 
 PROBLEM_SCHEMA = {
@@ -173,7 +248,7 @@ def _document_problems(app: FastAPI) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def _problem_responses(responses: dict) -> None:

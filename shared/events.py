@@ -16,6 +16,9 @@ REFUND_TOPIC = "payment.refund"  # a refund settled (succeeded or failed): tell 
 REFUND_REQUEST_TOPIC = "refund.request"  # a refund to make at Alipay (the relay retries it)
 
 
+RefundStatus = Literal["pending", "succeeded", "failed"]
+
+
 class PaidEvent(BaseModel):
     """The order's payment arrived: POST /internal/orders/{order_id}/payment-events."""
 
@@ -40,7 +43,7 @@ class RefundEvent(BaseModel):
     refund_id: str = Field(min_length=1, max_length=64)
     amount: Money
     reason: str = Field(max_length=256)
-    status: Literal["pending", "succeeded", "failed"]
+    status: RefundStatus
     error: str | None = Field(None, max_length=1000)
     created_at: datetime
     refunded_amount: Money

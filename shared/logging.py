@@ -8,9 +8,11 @@ import logging
 import sys
 import uuid
 from contextvars import ContextVar
+from typing import Any
 
 import httpx
 import structlog
+from structlog.typing import Processor
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -36,7 +38,7 @@ def configure_logging(service: str, json: bool = False, level: int = logging.INF
         event_dict.setdefault("service", service)
         return event_dict
 
-    common = [
+    common: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
         add_service,
@@ -56,7 +58,7 @@ def configure_logging(service: str, json: bool = False, level: int = logging.INF
         _render_uvicorn_logs_as_json(common)
 
 
-def _render_uvicorn_logs_as_json(common: list) -> None:
+def _render_uvicorn_logs_as_json(common: list[Processor]) -> None:
     """uvicorn configured its loggers (plain text) before the app started; give them our JSON.
 
     uvicorn writes the access line while the app sends the response start, inside
@@ -82,7 +84,7 @@ def _render_uvicorn_logs_as_json(common: list) -> None:
 def _access_fields(logger, method_name, event_dict):
     """uvicorn.access logs `'%s - "%s %s HTTP/%s" %d'` with (client, method, path, http
     version, status): keep them as fields, not only inside the message."""
-    args = event_dict.pop("positional_args", None) or ()
+    args: tuple[Any, ...] = event_dict.pop("positional_args", None) or ()
     record = event_dict.get("_record")
     if record is not None and record.name == "uvicorn.access" and len(args) == 5:
         client, method, path, http_version, status = args

@@ -22,7 +22,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import create_engine
+from shared.db import ONE_SHOT_TIMEOUTS, create_engine
 
 # The alembic.ini section (and `alembic --name`) of each database, and the package of its scripts.
 SCRIPT_PACKAGES = {"order": "order_service.migrations", "payment": "payment_service.migrations"}
@@ -76,7 +76,7 @@ def run_env(metadata: MetaData, settings_url: Callable[[], str]) -> None:
 
 
 async def _run_online(url: str, metadata: MetaData) -> None:
-    engine = create_engine(url)
+    engine = create_engine(url, timeouts=ONE_SHOT_TIMEOUTS)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run, metadata)

@@ -13,8 +13,9 @@ from collections.abc import Generator
 
 import httpx
 from fastapi import Request
+from starlette.datastructures import Headers
 
-from shared.errors import Problem
+from shared.errors import Problem, problem_response
 
 TIMESTAMP_HEADER = "X-Service-Timestamp"
 SIGNATURE_HEADER = "X-Service-Signature"
@@ -42,6 +43,14 @@ def check_signature(
     secret: str, method: str, path: str, body: bytes, headers, now: float | None = None
 ) -> None:
     """Raise Problem(401) unless the headers carry a fresh, valid signature."""
+    check_signature_headers(headers, now)
+    expected = signature(secret, method, path, headers[TIMESTAMP_HEADER], body)
+    if not hmac.compare_digest(expected, headers[SIGNATURE_HEADER]):
+        raise Problem(401, "bad_signature", "The request signature does not match.")
+
+
+def check_signature_headers(headers, now: float | None = None) -> None:
+    """What can be checked without the body: both headers there, the timestamp fresh."""
     timestamp = headers.get(TIMESTAMP_HEADER)
     given = headers.get(SIGNATURE_HEADER)
     if not timestamp or not given:
@@ -54,9 +63,6 @@ def check_signature(
         raise Problem(
             401, "stale_signature", "The request timestamp is outside the allowed window."
         )
-    expected = signature(secret, method, path, timestamp, body)
-    if not hmac.compare_digest(expected, given):
-        raise Problem(401, "bad_signature", "The request signature does not match.")
 
 
 def _path_with_query(url: httpx.URL | str) -> str:
@@ -88,3 +94,52 @@ def require_service_auth(get_secret):
         check_signature(get_secret(request), request.method, path, body, request.headers)
 
     return dependency
+
+
+class InternalAuthMiddleware:
+    """Pure ASGI: every request under `prefix` is refused with 401 unless signed, before the app
+    reads or parses its body (the contract). Unsigned or stale: 401 without reading the body at
+    all; signed: the body (already bounded by `shared.limits`) is read, its digest checked, and
+    handed on to the app as it came.
+    """
+
+    def __init__(self, app, get_secret, prefix: str = "/internal/"):
+        self.app = app
+        self.get_secret = get_secret  # (scope) -> secret, read once the lifespan has run
+        self.prefix = prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        method = scope["method"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        path = scope["path"] + (f"?{query}" if query else "")
+        secret = self.get_secret(scope)
+        try:
+            # The headers alone first: nothing is read for a request that is not even signed.
+            check_signature_headers(headers)
+            chunks = []
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
+            check_signature(secret, method, path, body, headers)
+        except Problem as exc:
+            response = problem_response(exc.status, exc.code, exc.detail, headers=exc.headers)
+            return await response(scope, receive, send)
+
+        delivered = False
+
+        async def replay():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

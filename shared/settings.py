@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.db import DatabaseTimeouts
+
 # Long enough for HS256 (PyJWT warns under 32 bytes), and refused outside development anyway.
 DEV_PLACEHOLDER = "dev-insecure-placeholder-secret-change-me"
 
@@ -50,10 +52,22 @@ class DatabasePoolSettings(BaseSettings):
     db_pool_size: int = Field(10, gt=0)
     db_max_overflow: int = Field(20, ge=0)
     db_transaction_pooler: bool = False
+    # bounds on every wait for the database (shared.db.DatabaseTimeouts)
+    db_connect_timeout_seconds: float = Field(3.0, gt=0)
+    db_command_timeout_seconds: float = Field(5.0, gt=0)
+    db_pool_timeout_seconds: float = Field(3.0, gt=0)
+
+    def db_timeouts(self) -> DatabaseTimeouts:
+        return DatabaseTimeouts(
+            connect=self.db_connect_timeout_seconds,
+            command=self.db_command_timeout_seconds,
+            pool=self.db_pool_timeout_seconds,
+        )
 
     def engine_options(self) -> dict:
         return {
             "pool_size": self.db_pool_size,
             "max_overflow": self.db_max_overflow,
             "transaction_pooler": self.db_transaction_pooler,
+            "timeouts": self.db_timeouts(),
         }

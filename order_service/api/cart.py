@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Response
 
 from order_service.api.catalog import SkuId
-from order_service.api.deps import CartDep, CurrentUser, SessionsDep
+from order_service.api.deps import CartDep, CurrentUser, SessionsDep, SettingsDep
 from order_service.api.schemas import CartItemBody, CartItemOut, CartOut
 from order_service.services import cart as cart_service
 from shared.errors import UNAUTHORIZED, problems
@@ -12,8 +12,11 @@ router = APIRouter(prefix="/api/cart", tags=["cart"])
 @router.get(
     "", response_model=CartOut, summary="The caller's cart", responses=problems(UNAUTHORIZED)
 )
-async def get_cart(user_id: CurrentUser, cart: CartDep, sessions: SessionsDep):
-    return {"items": await cart_service.cart_items(sessions, cart, user_id)}
+async def get_cart(
+    user_id: CurrentUser, cart: CartDep, sessions: SessionsDep, settings: SettingsDep
+):
+    items = await cart_service.cart_items(sessions, cart, user_id)
+    return {"items": items, "freight": settings.freight}
 
 
 @router.put(

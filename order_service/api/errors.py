@@ -11,6 +11,7 @@ from order_service.domain.errors import (
     NotFound,
     PaymentUnavailable,
     Unprocessable,
+    WeakPassword,
 )
 from shared.errors import install_domain_errors
 
@@ -23,6 +24,7 @@ STATUSES = {
     Forbidden: 403,
     InvalidCredentials: 401,
     PaymentUnavailable: 503,
+    WeakPassword: 422,
 }
 
 

@@ -23,7 +23,7 @@ class Strict(BaseModel):
 
 class RegisterBody(Strict):
     username: StrictStr = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@+-]+$")
-    password: StrictStr = Field(min_length=6, max_length=128)
+    password: StrictStr = Field(min_length=8, max_length=128)
 
 
 class TokenForm(BaseModel):
@@ -55,6 +55,21 @@ class SkuOut(BaseModel):
 
 class SkuPage(BaseModel):
     items: list[SkuOut]
+    total: int
+
+
+class GoodsOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    image_url: str | None
+    min_price: Money
+    sales: int
+    skus: list[SkuOut]
+
+
+class GoodsPage(BaseModel):
+    items: list[GoodsOut]
     total: int
 
 
@@ -97,6 +112,8 @@ class CartItemOut(BaseModel):
 
 class CartOut(BaseModel):
     items: list[CartItemOut]
+    # Added to every order (ORDER_FREIGHT): the storefront shows the full amount before checkout.
+    freight: Money
 
 
 class OrderItemBody(Strict):

@@ -40,6 +40,10 @@ class InvalidCredentials(DomainError):
     code = "invalid_credentials"
 
 
+class WeakPassword(DomainError):
+    code = "weak_password"
+
+
 class PaymentUnavailable(DomainError):
     code = "payment_unavailable"
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from order_service.domain.errors import Unprocessable
 from shared.money import round_money, to_money
 
 
@@ -38,6 +39,31 @@ def order_totals(lines: list[Line], freight: Decimal) -> Totals:
         freight=freight,
         total_amount=goods_amount + freight,
     )
+
+
+# Alipay's largest total_amount: an order above it could never be paid.
+MAX_ORDER_AMOUNT = Decimal("100000000.00")
+# Units of one SKU in one order, after lines naming the same SKU are added up.
+MAX_UNITS_PER_SKU = 9999
+
+
+def amount_out_of_range(total: Decimal) -> Unprocessable:
+    return Unprocessable(
+        "amount_out_of_range",
+        f"An order may total at most {MAX_ORDER_AMOUNT} (this one: {total}).",
+        max_amount=str(MAX_ORDER_AMOUNT),
+    )
+
+
+def check_units(counts: dict[int, int]) -> None:
+    """Refuses (422) more than MAX_UNITS_PER_SKU of one SKU, however the lines split them."""
+    for sku_id, count in counts.items():
+        if count > MAX_UNITS_PER_SKU:
+            raise Unprocessable(
+                "too_many_units",
+                f"At most {MAX_UNITS_PER_SKU} units of sku {sku_id} fit in one order.",
+                sku_id=sku_id,
+            )
 
 
 def merge_counts(items: list[tuple[int, int]]) -> dict[int, int]:

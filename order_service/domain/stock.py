@@ -6,6 +6,7 @@ one compare-and-set per SKU takes the sum. These functions decide who gets what.
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from order_service.domain.errors import DomainError, InsufficientStock, NotFound
 
@@ -18,7 +19,7 @@ class SkuStock:
     stock: int
     goods_id: int
     name: str
-    price: object  # Decimal from the database
+    price: Decimal
 
 
 def sku_not_found(sku_id: int) -> NotFound:

@@ -1,15 +1,24 @@
 """Reading SKUs, and loading or updating the catalog from a JSON file (`load-catalog`)."""
 
+import hashlib
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from order_service.domain.errors import InsufficientStock, NotFound
+from order_service.storage.goods import describe_goods_of_sku, goods_id_for
 from order_service.storage.stock import adjust_stock
-from order_service.storage.tables import goods, skus
+from order_service.storage.tables import skus
 from shared.money import Money
+
+# Pictures load-catalog copies into ORDER_MEDIA_DIR, which the order service serves at /media/.
+IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
+MAX_IMAGE_BYTES = 1024 * 1024
+MEDIA_URL = "/media/"
 
 
 class CatalogEntry(BaseModel):
@@ -18,6 +27,47 @@ class CatalogEntry(BaseModel):
     price: Money = Field(ge=Decimal("0"))
     stock: int = Field(ge=0)
     goods: str | None = Field(None, min_length=1, max_length=100)
+    # Of the goods (shared by its SKUs): a description, and a picture's https:// URL or the
+    # path of an image file beside the catalog (copied into the media folder).
+    description: str | None = Field(None, min_length=1, max_length=2000)
+    image: str | None = Field(None, min_length=1, max_length=500)
+
+
+def _is_url(image: str) -> bool:
+    return image.startswith(("https://", "http://"))
+
+
+def place_image(image: str, base_dir: Path, media_dir: Path) -> str:
+    """The image_url for a catalog's `image`: a URL as it is; a file beside the catalog copied
+    into `media_dir` under a name made from its content (a re-run copies nothing new)."""
+    if _is_url(image):
+        return image
+    source = (base_dir / image).resolve()
+    if source.suffix.lower() not in IMAGE_TYPES:
+        raise ValueError(f"image {image!r}: not a URL nor a {'/'.join(sorted(IMAGE_TYPES))} file")
+    if not source.is_file():
+        raise ValueError(f"image {image!r}: no such file {source}")
+    data = source.read_bytes()
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"image {image!r}: larger than {MAX_IMAGE_BYTES} bytes")
+    name = hashlib.sha256(data).hexdigest()[:20] + source.suffix.lower()
+    media_dir.mkdir(parents=True, exist_ok=True)
+    target = media_dir / name
+    if not target.exists():
+        partial = target.with_suffix(target.suffix + ".part")
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+    return MEDIA_URL + name
+
+
+def place_images(entries: list[CatalogEntry], base_dir: Path, media_dir: Path) -> list:
+    """Each entry's `image` turned into the URL the storefront loads it from."""
+    return [
+        entry.model_copy(update={"image": place_image(entry.image, base_dir, media_dir)})
+        if entry.image
+        else entry
+        for entry in entries
+    ]
 
 
 SKU_COLUMNS = (skus.c.id, skus.c.name, skus.c.price, skus.c.stock, skus.c.sales)
@@ -55,11 +105,8 @@ async def skus_by_id(session: AsyncSession, sku_ids: list[int]) -> dict[int, obj
     return {row.id: row for row in rows}
 
 
-async def _goods_id(session: AsyncSession, name: str) -> int:
-    found = await session.scalar(select(goods.c.id).where(goods.c.name == name))
-    if found is not None:
-        return found
-    return await session.scalar(insert(goods).values(name=name).returning(goods.c.id))
+async def _goods_id(session: AsyncSession, entry: CatalogEntry, name: str) -> int:
+    return await goods_id_for(session, name, entry.description, entry.image)
 
 
 async def _upsert(session: AsyncSession, entry: CatalogEntry, set_stock: bool = False) -> str:
@@ -73,14 +120,16 @@ async def _upsert(session: AsyncSession, entry: CatalogEntry, set_stock: bool = 
             await session.execute(select(skus.c.goods_id).where(skus.c.id == entry.id))
         ).first()
     values = {"name": entry.name, "price": entry.price, "stock": entry.stock}
-    if existing is not None:
+    if existing is not None and entry.id is not None:  # (existing is only found by an id)
         if not set_stock:  # live stock moves with every order: a file must not overwrite it
             del values["stock"]
         if entry.goods:
-            values["goods_id"] = await _goods_id(session, entry.goods)
+            values["goods_id"] = await _goods_id(session, entry, entry.goods)
+        else:
+            await describe_goods_of_sku(session, entry.id, entry.description, entry.image)
         await session.execute(update(skus).where(skus.c.id == entry.id).values(**values))
         return "updated"
-    values["goods_id"] = await _goods_id(session, entry.goods or entry.name)
+    values["goods_id"] = await _goods_id(session, entry, entry.goods or entry.name)
     if entry.id is not None:
         values["id"] = entry.id
     await session.execute(insert(skus).values(sales=0, **values))
@@ -114,7 +163,7 @@ async def create_sku(
 ) -> dict:
     """A new SKU, of the named goods (made when new) or of a goods of its own name."""
     async with sessions() as session, session.begin():
-        goods_id = await _goods_id(session, goods_name or name)
+        goods_id = await goods_id_for(session, goods_name or name)
         sku_id = await session.scalar(
             insert(skus)
             .values(goods_id=goods_id, name=name, price=price, stock=stock, sales=0)

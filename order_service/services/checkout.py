@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from order_service import metrics
 from order_service.domain.errors import (
+    Conflict,
     DomainError,
     EmptyCart,
     IdempotencyKeyReused,
@@ -48,7 +49,14 @@ from order_service.domain.errors import (
     StockContention,
 )
 from order_service.domain.order_ids import new_order_id
-from order_service.domain.pricing import Line, merge_counts, order_totals
+from order_service.domain.pricing import (
+    MAX_ORDER_AMOUNT,
+    Line,
+    amount_out_of_range,
+    check_units,
+    merge_counts,
+    order_totals,
+)
 from order_service.domain.states import PayMethod, initial_status
 from order_service.domain.stock import SkuStock, allot, still_fits
 from order_service.services.orders_read import load_order, order_view
@@ -59,8 +67,10 @@ from order_service.storage.order_writes import (
     insert_orders,
     owned_addresses,
     release_keys,
+    unpaid_orders_of,
 )
 from order_service.storage.stock import read_stock, take_stock
+from shared.errors import is_dependency_failure
 from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
@@ -148,8 +158,10 @@ class Checkout:
         freight: Decimal,
         pay_timeout_seconds: int,
         hooks: CheckoutHooks | None = None,
+        max_unpaid_orders: int = 0,
     ):
         self.engine = engine
+        self.max_unpaid_orders = max_unpaid_orders  # per user; 0: no cap
         self.cart = cart
         self.freight = freight
         self.pay_timeout_seconds = pay_timeout_seconds
@@ -159,6 +171,7 @@ class Checkout:
 
     async def place(self, request: OrderRequest, idempotency_key: str | None = None) -> PlacedOrder:
         counts = await self._wanted_counts(request, idempotency_key)
+        check_units(counts)
         waiting = _Waiting(
             request,
             idempotency_key,
@@ -193,6 +206,7 @@ class Checkout:
         return selected
 
     async def _replayed(self, waiting: _Waiting) -> dict:
+        assert waiting.key is not None  # only a request with a key is a replay
         async with self.engine.connect() as conn:
             digest, order_id = await find_key(conn, waiting.request.user_id, waiting.key)
         if digest != request_digest(waiting.request.body):
@@ -230,13 +244,19 @@ class Checkout:
         except DomainError as error:  # stock_contention: the budget ran out for the batch
             outcomes = [error] * len(batch)
         except Exception as error:  # noqa: BLE001 - isolate it: each order alone, once
-            if len(batch) > 1:
+            if is_dependency_failure(error):
+                # The database does not answer: no order of the batch is at fault, and serving
+                # them one by one would make the last wait once per order (503 for each).
+                log.warning("checkout_dependency_unavailable", orders=len(batch), error=repr(error))
+                outcomes = [error] * len(batch)
+            elif len(batch) > 1:
                 log.warning("checkout_batch_failed", orders=len(batch), error=repr(error))
                 for waiting in batch:
                     await self._serve([waiting])
                 return
-            log.exception("checkout_failed", order_id=batch[0].order_id)
-            outcomes = [error]
+            else:
+                log.exception("checkout_failed", order_id=batch[0].order_id)
+                outcomes = [error]
         for waiting, outcome in zip(batch, outcomes, strict=True):
             if waiting.future.done():
                 continue
@@ -283,21 +303,54 @@ class Checkout:
             return {}, {}, {}
         found = await read_stock(conn, {sku for w in live for sku in w.counts})
         owners = await owned_addresses(conn, {w.request.address_id for w in live})
+        unpaid = await self._unpaid_orders(conn, live)
         decisions: dict[_Waiting, DomainError | None] = {}
         candidates = []
         for waiting in live:
-            if not waiting.counts:
-                decisions[waiting] = EmptyCart("The cart has no selected items to order.")
-            elif owners.get(waiting.request.address_id) != waiting.request.user_id:
-                address_id = waiting.request.address_id
-                decisions[waiting] = NotFound(
-                    "address_not_found", f"There is no address {address_id} of yours."
-                )
-            else:
+            refused = self._refusal(waiting, owners, found, unpaid)
+            if refused is None:
                 candidates.append(waiting)
+            else:
+                decisions[waiting] = refused
         allotted, taken = allot([w.counts for w in candidates], found)
         decisions.update(zip(candidates, allotted, strict=True))
         return {w: decisions[w] for w in live}, found, taken
+
+    async def _unpaid_orders(self, conn: AsyncConnection, live: list[_Waiting]) -> dict[int, int]:
+        """Unpaid orders per user, for the users of the batch's Alipay orders (when capped)."""
+        alipay_users = {w.request.user_id for w in live if w.request.pay_method == PayMethod.ALIPAY}
+        if not self.max_unpaid_orders or not alipay_users:
+            return {}
+        return await unpaid_orders_of(conn, alipay_users)
+
+    def _refusal(
+        self,
+        waiting: _Waiting,
+        owners: dict[int, int],
+        found: dict[int, SkuStock],
+        unpaid: dict[int, int],
+    ) -> DomainError | None:
+        """Why an order is refused before any stock is allotted to it, or None."""
+        request = waiting.request
+        if not waiting.counts:
+            return EmptyCart("The cart has no selected items to order.")
+        if owners.get(request.address_id) != request.user_id:
+            return NotFound(
+                "address_not_found", f"There is no address {request.address_id} of yours."
+            )
+        if all(sku in found for sku in waiting.counts):
+            lines = [Line(sku, n, found[sku].price) for sku, n in waiting.counts.items()]
+            total = order_totals(lines, self.freight).total_amount
+            if total > MAX_ORDER_AMOUNT:
+                return amount_out_of_range(total)
+        if request.pay_method == PayMethod.ALIPAY and self.max_unpaid_orders:
+            if unpaid.get(request.user_id, 0) >= self.max_unpaid_orders:
+                return Conflict(
+                    "too_many_unpaid_orders",
+                    f"You have {self.max_unpaid_orders} unpaid orders; pay or cancel one first.",
+                )
+            unpaid[request.user_id] = unpaid.get(request.user_id, 0) + 1  # counts this one
+        return None
 
     def _claim(self, waiting: _Waiting, now: datetime) -> dict:
         return {

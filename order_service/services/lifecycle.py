@@ -22,7 +22,7 @@ from order_service.domain.states import (
     ensure_cancelable,
     ensure_payable,
 )
-from order_service.services.orders_read import find_order, load_order, not_found
+from order_service.services.orders_read import find_order, load_order, not_found, order_to_pay
 from order_service.storage.orders import transition
 from order_service.storage.stock import return_stock
 from order_service.storage.tables import order_lines, orders
@@ -36,13 +36,12 @@ async def payment_link(
     sessions: async_sessionmaker, payments: PaymentClient, user_id: int, order_id: str, channel: str
 ) -> str:
     async with sessions() as session:
-        order = await load_order(session, order_id, user_id)
+        order = await order_to_pay(session, order_id, user_id)
     ensure_payable(order["status"], order["pay_method"])
     if order["pay_deadline"] <= now_utc():
         raise Conflict("order_not_payable", "This order is past its payment deadline.")
-    subject = ", ".join(item["name"] for item in order["items"])[:128]
     return await payments.create_payment(
-        order_id, order["total_amount"], subject, channel, order["pay_deadline"]
+        order_id, order["total_amount"], order["subject"], channel, order["pay_deadline"]
     )
 
 
@@ -164,4 +163,4 @@ async def return_order_stock(session: AsyncSession, order_id: str) -> None:
     lines = await session.execute(
         select(order_lines.c.sku_id, order_lines.c.count).where(order_lines.c.order_id == order_id)
     )
-    await return_stock(session, {line.sku_id: line.count for line in lines})
+    await return_stock(session, {sku_id: count for sku_id, count in lines})

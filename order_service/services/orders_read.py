@@ -1,6 +1,6 @@
 """Reading orders back in the contract's shape: the buyer's own, and the back office's."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from order_service.domain.errors import NotFound
 from order_service.storage import order_queries
 from order_service.storage.order_queries import OrderFilter
-from order_service.storage.tables import orders
+from order_service.storage.tables import order_lines, orders
 
 Reader = AsyncSession | AsyncConnection
 ADDRESS_FIELDS = ("id", "receiver", "mobile", "province", "city", "district", "place")
@@ -25,7 +25,7 @@ def refund_view(refund: Mapping) -> dict:
     }
 
 
-def order_view(row: Mapping, lines: list[Mapping], refunds: list[Mapping] = ()) -> dict:
+def order_view(row: Mapping, lines: list[Mapping], refunds: Sequence[Mapping] = ()) -> dict:
     """An order in the contract's shape, from its row, its lines (ascending sku id) and refunds."""
     shipment = None
     if row.get("shipped_at") is not None:
@@ -69,6 +69,29 @@ async def find_order(session: Reader, order_id: str, user_id: int | None = None)
     if user_id is not None:
         query = query.where(orders.c.user_id == user_id)
     return (await session.execute(query)).first()
+
+
+async def order_to_pay(session: Reader, order_id: str, user_id: int) -> dict:
+    """What a payment link needs of a buyer's order, in one query: its row with its line names."""
+    rows = (
+        await session.execute(
+            select(
+                orders.c.status,
+                orders.c.pay_method,
+                orders.c.total_amount,
+                orders.c.pay_deadline,
+                order_lines.c.name,
+            )
+            .join(order_lines, order_lines.c.order_id == orders.c.order_id)
+            .where(orders.c.order_id == order_id, orders.c.user_id == user_id)
+            .order_by(order_lines.c.sku_id)
+        )
+    ).all()
+    if not rows:
+        raise not_found(order_id)
+    first = rows[0]
+    subject = ", ".join(row.name for row in rows)[:128]
+    return first._asdict() | {"subject": subject}
 
 
 def not_found(order_id: str) -> NotFound:

@@ -1,28 +1,30 @@
-"""Registration, password login (argon2) and user tokens (JWT, HS256)."""
+"""Registration, password login (argon2, throttled) and user tokens (JWT, HS256)."""
 
 import time
 from datetime import timedelta
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from starlette.concurrency import run_in_threadpool
 
-from order_service.domain.errors import Conflict, Forbidden, InvalidCredentials
+from order_service.domain.errors import Conflict, Forbidden, InvalidCredentials, WeakPassword
+from order_service.domain.passwords import password_weakness
+from order_service.services.passwords import DUMMY_HASH, PasswordHashing
+from order_service.services.throttle import LoginThrottle
 from order_service.storage.tables import users
 from shared.time import now_utc
 
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 ALGORITHM = "HS256"
 
 
-async def register(sessions: async_sessionmaker, username: str, password: str) -> dict:
-    password_hash = await run_in_threadpool(_hasher.hash, password)
+async def register(
+    sessions: async_sessionmaker, hashing: PasswordHashing, username: str, password: str
+) -> dict:
+    weakness = password_weakness(password, username)
+    if weakness:
+        raise WeakPassword(weakness)
+    password_hash = await hashing.hash(password)
     try:
         async with sessions() as session, session.begin():
             user_id = await session.scalar(
@@ -30,7 +32,7 @@ async def register(sessions: async_sessionmaker, username: str, password: str) -
                 .values(username=username, password_hash=password_hash, created_at=now_utc())
                 .returning(users.c.id)
             )
-    except IntegrityError:
+    except IntegrityError:  # usernames are unique regardless of case (uq_users_username_lower)
         raise Conflict("username_taken", f"The username {username!r} is taken.") from None
     return {"id": user_id, "username": username}
 
@@ -42,14 +44,20 @@ async def create_admin(sessions: async_sessionmaker, username: str, ask_password
     """
     async with sessions() as session, session.begin():
         promoted = await session.execute(
-            update(users).where(users.c.username == username).values(is_admin=True)
+            update(users)
+            .where(func.lower(users.c.username) == username.lower())
+            .values(is_admin=True)
         )
     if promoted.rowcount == 1:
         return "promoted"
     password = ask_password()
     if not password:
         raise ValueError("a new admin needs a password (ORDER_ADMIN_PASSWORD or standard input)")
-    password_hash = await run_in_threadpool(_hasher.hash, password)
+    hashing = PasswordHashing()  # a command: one hash, on an executor of its own
+    try:
+        password_hash = await hashing.hash(password)
+    finally:
+        hashing.close()
     async with sessions() as session, session.begin():
         await session.execute(
             insert(users).values(
@@ -67,23 +75,26 @@ async def ensure_admin(sessions: async_sessionmaker, user_id: int) -> None:
         raise Forbidden("Only the shop's admins may use the back office.")
 
 
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return False
-
-
-async def authenticate(sessions: async_sessionmaker, username: str, password: str) -> int:
+async def authenticate(
+    sessions: async_sessionmaker,
+    hashing: PasswordHashing,
+    throttle: LoginThrottle,
+    username: str,
+    password: str,
+) -> int:
+    await throttle.account_attempt(username)
     async with sessions() as session:
         row = (
             await session.execute(
-                select(users.c.id, users.c.password_hash).where(users.c.username == username)
+                select(users.c.id, users.c.password_hash).where(
+                    func.lower(users.c.username) == username.lower()
+                )
             )
         ).first()
-    stored = row.password_hash if row else _DUMMY_HASH
-    if not await run_in_threadpool(_verify, stored, password) or row is None:
+    stored = row.password_hash if row else DUMMY_HASH
+    if not await hashing.verify(stored, password) or row is None:
         raise InvalidCredentials("The username or password is wrong.")
+    await throttle.succeeded(username)
     return row.id
 
 

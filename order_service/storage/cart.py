@@ -9,6 +9,8 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from shared.redis import connect_redis
+
 
 @dataclass(frozen=True)
 class CartContents:
@@ -36,8 +38,8 @@ def _selected_key(user_id: int) -> str:
 
 
 class RedisCartStore:
-    def __init__(self, url: str):
-        self.redis = aioredis.from_url(url, decode_responses=True)
+    def __init__(self, url: str, timeout_seconds: float = 2.0):
+        self.redis = connect_redis(url, timeout_seconds, decode_responses=True)
 
     async def contents(self, user_id: int) -> CartContents:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -110,7 +112,7 @@ class MemoryCartStore:
         return None
 
 
-def open_cart_store(url: str) -> CartStore:
+def open_cart_store(url: str, timeout_seconds: float = 2.0) -> CartStore:
     if url.startswith("memory://"):
         return MemoryCartStore()
-    return RedisCartStore(url)
+    return RedisCartStore(url, timeout_seconds)

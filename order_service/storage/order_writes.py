@@ -1,9 +1,10 @@
 """Writing new orders: idempotency keys, the orders and their lines, several at a time."""
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, tuple_
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from order_service.domain.states import OrderStatus
 from order_service.storage.tables import addresses, idempotency_keys, order_lines, orders
 
 _OWNED_ADDRESSES = select(addresses.c.id, addresses.c.user_id).where(
@@ -15,6 +16,22 @@ async def owned_addresses(conn: AsyncConnection, address_ids) -> dict[int, int]:
     """Address id -> the user who owns it, for the ids that exist."""
     rows = await conn.execute(_OWNED_ADDRESSES, {"ids": sorted(set(address_ids))})
     return {row.id: row.user_id for row in rows}
+
+
+_UNPAID_OF = (
+    select(orders.c.user_id, func.count())
+    .where(
+        orders.c.user_id.in_(bindparam("users", expanding=True)),
+        orders.c.status == OrderStatus.UNPAID.value,
+    )
+    .group_by(orders.c.user_id)
+)
+
+
+async def unpaid_orders_of(conn: AsyncConnection, user_ids) -> dict[int, int]:
+    """Unpaid orders per user, for the users given (a user with none is absent)."""
+    rows = await conn.execute(_UNPAID_OF, {"users": sorted(set(user_ids))})
+    return {user_id: count for user_id, count in rows.tuples()}
 
 
 async def claim_keys(conn: AsyncConnection, claims: list[dict]) -> set[tuple[int, str]]:

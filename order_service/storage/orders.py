@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from order_service.domain.states import OrderStatus, ensure_move
 from order_service.storage.tables import orders
+from shared.results import updated_rows
 
 Executor = AsyncConnection | AsyncSession
 
@@ -24,4 +25,4 @@ async def transition(
         .where(orders.c.order_id == order_id, orders.c.status == OrderStatus(source).value)
         .values(status=OrderStatus(target).value, **values)
     )
-    return result.rowcount == 1
+    return updated_rows(result) == 1

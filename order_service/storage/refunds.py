@@ -14,7 +14,7 @@ async def upsert_refund(session: AsyncSession, order_id: str, refund: dict) -> N
     """Insert or update one refund (refund_id is the payment service's out_request_no). A
     settled refund never goes back to pending (events may arrive after the route's answer)."""
     dialect_insert = (
-        postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
     now = now_utc()
     values = {
@@ -55,6 +55,7 @@ async def raise_refunded_amount(session: AsyncSession, order_id: str, refunded: 
 
 
 async def refunded_amount(session: AsyncSession, order_id: str) -> Decimal:
-    return await session.scalar(
+    result = await session.execute(
         select(orders.c.refunded_amount).where(orders.c.order_id == order_id)
     )
+    return result.scalar_one()

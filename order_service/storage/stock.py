@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from order_service.domain.stock import SkuStock
 from order_service.storage.tables import skus
+from shared.results import updated_rows
 
 Executor = AsyncConnection | AsyncSession
 
@@ -39,7 +40,7 @@ _TAKE_ONE = (
 
 
 def _dialect(executor: Executor) -> str:
-    bind = executor.bind if isinstance(executor, AsyncSession) else executor
+    bind = executor.get_bind() if isinstance(executor, AsyncSession) else executor
     return bind.dialect.name
 
 
@@ -65,7 +66,7 @@ async def take_stock(executor: Executor, taken: dict[int, int], olds: dict[int, 
     for sku_id in ids:  # SQLite, the one-process quick start: one statement per SKU
         params = {"sku_id": sku_id, "old": olds[sku_id], "new": olds[sku_id] - taken[sku_id]}
         result = await executor.execute(_TAKE_ONE, params | {"take": taken[sku_id]})
-        if result.rowcount != 1:
+        if updated_rows(result) != 1:
             raced.add(sku_id)
     return raced
 
@@ -91,12 +92,12 @@ async def adjust_stock(executor: Executor, sku_id: int, delta: int) -> bool:
         .where(skus.c.id == sku_id, skus.c.stock + delta >= 0)
         .values(stock=skus.c.stock + delta)
     )
-    return result.rowcount == 1
+    return updated_rows(result) == 1
 
 
 async def goods_sales(executor: Executor, goods_id: int) -> int:
     """A goods' sales: the sum of its SKUs' sales."""
-    total = await executor.scalar(
+    total = await executor.execute(
         select(func.coalesce(func.sum(skus.c.sales), 0)).where(skus.c.goods_id == goods_id)
     )
-    return int(total)
+    return int(total.scalar_one())  # an aggregate: always one row

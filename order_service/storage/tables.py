@@ -11,6 +11,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    func,
+    text,
 )
 
 from shared.time import UTCDateTime
@@ -26,6 +28,8 @@ users = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     # made by `python -m order_service create-admin`: may use /api/admin/
     Column("is_admin", Boolean, nullable=False, server_default="false"),
+    # Unique regardless of case; log-in looks users up by lower(username).
+    Index("uq_users_username_lower", func.lower(text("username")), unique=True),
 )
 
 addresses = Table(
@@ -47,6 +51,9 @@ goods = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
+    Column("description", String(2000), nullable=True),
+    # An absolute URL, or /media/… for a picture load-catalog copied into ORDER_MEDIA_DIR.
+    Column("image_url", String(500), nullable=True),
     # No sales column: a goods' sales are the sum of its SKUs' (storage/stock.goods_sales).
 )
 

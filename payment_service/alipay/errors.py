@@ -17,8 +17,13 @@ class AlipayGatewayError(AlipayError):
 class AlipayConfigurationError(AlipayError):
     """Our configuration is wrong (a key, an app id, a certificate): retrying cannot help.
 
-    Final and loud: a person must fix the settings. The message says what to change.
+    Final and loud: a person must fix the settings. The message says what to change. When the
+    gateway refused the call, `code`, `sub_code` and `sub_msg` are what it answered.
     """
+
+    code: str = ""
+    sub_code: str = ""
+    sub_msg: str = ""
 
 
 class AlipayCertificateMismatch(AlipayConfigurationError):

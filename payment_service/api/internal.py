@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from payment_service.api.deps import RuntimeDep
 from payment_service.domain.errors import NotFound
-from payment_service.domain.payments import Refund
+from payment_service.domain.payments import CloseOutcome, Refund
 from payment_service.services.payments import close_payment, create_payment
 from payment_service.services.refunds import (
     PaymentNotRefundable,
@@ -19,6 +19,7 @@ from payment_service.services.refunds import (
 )
 from payment_service.storage import records
 from shared.errors import Problem
+from shared.events import RefundStatus
 from shared.money import Money, format_money
 from shared.service_auth import require_service_auth
 
@@ -62,7 +63,7 @@ class PaymentLink(BaseModel):
 
 class CloseResult(BaseModel):
     order_id: str
-    status: Literal["closed", "paid"]
+    status: CloseOutcome
 
 
 @router.post("/payments", response_model=PaymentLink)
@@ -94,7 +95,7 @@ class RefundOut(BaseModel):
     refund_id: str
     amount: Money
     reason: str
-    status: Literal["pending", "succeeded", "failed"]
+    status: RefundStatus
     error: str | None
     created_at: datetime
     origin: str

@@ -35,8 +35,8 @@ def parse_form(body: bytes) -> dict[str, str]:
     for chunk in body.split(b"&"):
         if not chunk:
             continue
-        key, _, value = chunk.partition(b"=")
-        raw_pairs.append((_unquote(key), _unquote(value)))
+        quoted_key, _, quoted_value = chunk.partition(b"=")
+        raw_pairs.append((_unquote(quoted_key), _unquote(quoted_value)))
     charset = _declared_charset(raw_pairs)
     params: dict[str, str] = {}
     for raw_key, raw_value in raw_pairs:

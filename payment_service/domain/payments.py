@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Final, Literal
 
 
 class PaymentStatus(StrEnum):
@@ -30,7 +31,13 @@ class RefundOrigin(StrEnum):
     CONSOLE = "console"  # made outside the shop (Alipay's console), learnt from its notify
 
 
-CREATED, PAID, CLOSED, REFUNDED = PaymentStatus
+CREATED: Final = PaymentStatus.CREATED
+PAID: Final = PaymentStatus.PAID
+CLOSED: Final = PaymentStatus.CLOSED
+REFUNDED: Final = PaymentStatus.REFUNDED
+
+CloseOutcome = Literal[PaymentStatus.CLOSED, PaymentStatus.PAID]
+"""What closing a payment ends in: closed, or paid after all (the buyer paid at the last moment)."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ async def create_payment(
             pay_deadline=pay_deadline,
             created_at=now_utc(),
         )
-        payment = await records.payment_by_order(session, order_id)
+        payment = records.known(await records.payment_by_order(session, order_id), "the payment")
         if payment.amount != amount:
             raise AmountMismatch(f"Order {order_id} already has a payment of {payment.amount}.")
         if payment.status != states.CREATED:
@@ -92,7 +92,7 @@ async def apply_trade(rt: Runtime, payment: Payment, trade: dict, source: str = 
     return True
 
 
-async def close_payment(rt: Runtime, order_id: str) -> str:
+async def close_payment(rt: Runtime, order_id: str) -> states.CloseOutcome:
     """`closed` or `paid`: asks Alipay first, so a trade paid at the last moment is not lost."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
@@ -122,7 +122,7 @@ async def close_payment(rt: Runtime, order_id: str) -> str:
             session, payment.id, states.CLOSED, closed_at=now_utc(), next_check_at=watch_from
         ):
             return states.CLOSED
-        current = await records.payment_by_id(session, payment.id)
+        current = records.known(await records.payment_by_id(session, payment.id), "the payment")
     # a notify marked it paid while we were closing
     return states.PAID if current.status == states.PAID else states.CLOSED
 

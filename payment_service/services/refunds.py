@@ -20,6 +20,7 @@ the payment's refunded total and queues a `payment.refund` event for the order s
 """
 
 from decimal import Decimal
+from typing import TypeGuard
 
 import structlog
 
@@ -47,7 +48,10 @@ class RefundRefused(Exception):
     """Alipay refused the refund for good; the refund row is `failed` with the reason."""
 
 
-def refused_for_good(exc: AlipayError) -> bool:
+Refusal = AlipayBusinessError | AlipayConfigurationError
+
+
+def refused_for_good(exc: AlipayError) -> TypeGuard[Refusal]:
     """A refusal that asking again will not change: a signed business refusal, or our own
     configuration (a key, the app id, a certificate; loud, for a person to fix and then
     `retry-refund`). Alipay's system errors say "retry", and ACQ.SELLER_BALANCE_NOT_ENOUGH means
@@ -59,7 +63,7 @@ def refused_for_good(exc: AlipayError) -> bool:
     )
 
 
-def refusal_reason(exc: AlipayError) -> str:
+def refusal_reason(exc: Refusal) -> str:
     if isinstance(exc, AlipayConfigurationError):
         return f"configuration: {exc}"
     if exc.sub_code:
@@ -105,7 +109,7 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
     )
 
 
-async def _record_refusal(rt: Runtime, payment: Payment, refund: Refund, exc: AlipayError) -> None:
+async def _record_refusal(rt: Runtime, payment: Payment, refund: Refund, exc: Refusal) -> None:
     reason = refusal_reason(exc)
     async with rt.sessions.begin() as session:
         await records.fail_refund(session, refund, reason)
@@ -145,7 +149,9 @@ async def retry_refused_refund(sessions, order_id: str) -> bool:
     """
     async with sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
-        if payment is None or not await records.reopen_refund(session, payment.id):
+        if payment is None or payment.trade_no is None or payment.paid_at is None:
+            return False  # never paid: nothing was refunded
+        if not await records.reopen_refund(session, payment.id):
             return False
         await records.enqueue_paid_event(session, payment, payment.trade_no, payment.paid_at)
     log.info("refund_requeued", order_id=order_id)
@@ -188,7 +194,7 @@ async def request_refund(
         except AlipayError as exc:
             log.warning("refund_not_settled", order_id=order_id, error=str(exc))
     async with rt.sessions() as session:
-        return await records.refund_of(session, refund.out_request_no)
+        return records.known(await records.refund_of(session, refund.out_request_no), "the refund")
 
 
 async def process_refund(rt: Runtime, out_request_no: str) -> str:
@@ -196,9 +202,13 @@ async def process_refund(rt: Runtime, out_request_no: str) -> str:
     AlipayError when the outcome is not known yet (the relay asks again later, same number)."""
     async with rt.sessions() as session:
         refund = await records.refund_of(session, out_request_no)
-        payment = await records.payment_by_id(session, refund.payment_id) if refund else None
-    if refund is None or refund.status != RefundStatus.REQUESTED:
-        return refund.status if refund else RefundStatus.FAILED
+        if refund is None:
+            return RefundStatus.FAILED
+        if refund.status != RefundStatus.REQUESTED:
+            return refund.status
+        payment = records.known(
+            await records.payment_by_id(session, refund.payment_id), "the refund's payment"
+        )
     try:
         await _refund_at_alipay(rt, payment, refund)
     except AlipayError as exc:
@@ -220,7 +230,7 @@ async def process_refund(rt: Runtime, out_request_no: str) -> str:
 
 
 async def apply_refund_notify(
-    rt: Runtime, session, payment: Payment, params: dict, amount: Decimal
+    rt: Runtime, session, payment: Payment, params: dict, amount: Decimal | None
 ) -> str:
     """A verified refund notify (out_biz_no = the refund's out_request_no), in the notify's
     transaction. Ours: settled if it was not yet. Unknown: a refund made outside the shop, of
@@ -229,6 +239,8 @@ async def apply_refund_notify(
     await records.payment_by_order(session, payment.order_id, lock=True)
     refund = await records.refund_of(session, out_request_no)
     if refund is None:
+        if amount is None:  # only a refund of ours comes without an amount: it exists
+            raise LookupError(f"refund {out_request_no} is missing")
         refund = await records.add_refund(
             session,
             payment,

@@ -29,14 +29,16 @@ async def mark_delivered(session: AsyncSession, event_id: str, at: datetime, not
     )
 
 
-async def retry_later(session: AsyncSession, event_id: str, at: datetime, error: str) -> None:
+async def retry_later(
+    session: AsyncSession, event_id: str, at: datetime, error: str | None
+) -> None:
     await session.execute(
         sa.update(outbox)
         .where(outbox.c.id == event_id)
-        .values(next_attempt_at=at, last_error=error[:1000])
+        .values(next_attempt_at=at, last_error=(error or "")[:1000])
     )
 
 
 async def count_pending(session: AsyncSession) -> int:
     query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
-    return await session.scalar(query)
+    return (await session.execute(query)).scalar_one()  # a count: always one row

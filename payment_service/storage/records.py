@@ -1,12 +1,13 @@
 """Reads and guarded writes of payment rows; each takes the caller's session (its transaction)."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import Row
+from sqlalchemy import Row, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +20,10 @@ from payment_service.domain.payments import (
     RefundStatus,
 )
 from payment_service.storage.tables import notifies, outbox, payments, refunds
+from shared import events
 from shared.db import claim_and_lease
 from shared.events import PAID_TOPIC, REFUND_REQUEST_TOPIC, REFUND_TOPIC, PaidEvent, RefundEvent
+from shared.results import updated_rows
 from shared.time import now_utc
 
 
@@ -32,6 +35,16 @@ def _refund(row) -> Refund:
     return Refund(
         **{**row._mapping, "status": RefundStatus(row.status), "origin": RefundOrigin(row.origin)}
     )
+
+
+T = TypeVar("T")
+
+
+def known(record: T | None, what: str) -> T:
+    """A record read back that must exist (written, or found, earlier in the transaction)."""
+    if record is None:
+        raise LookupError(f"{what} is missing")
+    return record
 
 
 async def _one_payment(session: AsyncSession, query) -> Payment | None:
@@ -114,7 +127,7 @@ async def set_channel(session: AsyncSession, payment_id: int, channel: str) -> N
     )
 
 
-async def notifies_of(session: AsyncSession, out_trade_no: str) -> list:
+async def notifies_of(session: AsyncSession, out_trade_no: str) -> Sequence[RowMapping]:
     query = sa.select(notifies).where(notifies.c.out_trade_no == out_trade_no)
     return (await session.execute(query.order_by(notifies.c.id))).mappings().all()
 
@@ -131,7 +144,7 @@ async def move(session: AsyncSession, payment_id: int, target: str, **values) ->
         .where(payments.c.id == payment_id, payments.c.status.in_(states.sources_of(target)))
         .values(status=target, **values)
     )
-    return result.rowcount == 1
+    return updated_rows(result) == 1
 
 
 async def mark_paid(
@@ -247,22 +260,28 @@ async def settle_refund(session: AsyncSession, refund: Refund, from_failed: bool
     sources = (
         (RefundStatus.REQUESTED, RefundStatus.FAILED) if from_failed else (RefundStatus.REQUESTED,)
     )
+    # Lock order: the payment row first, then its refunds, as a new refund takes them; settling
+    # the refund first deadlocked against a refund being requested or retried at the same time.
+    await session.execute(
+        sa.select(payments.c.id).where(payments.c.id == refund.payment_id).with_for_update()
+    )
     settled = await session.execute(
         sa.update(refunds)
         .where(refunds.c.id == refund.id, refunds.c.status.in_(sources))
         .values(status=RefundStatus.SUCCEEDED, refunded_at=now_utc(), last_error=None)
     )
-    if settled.rowcount != 1:
+    if updated_rows(settled) != 1:
         return False
     await session.execute(
         sa.update(payments)
         .where(payments.c.id == refund.payment_id)
         .values(refunded_amount=payments.c.refunded_amount + refund.amount)
     )
-    payment = await payment_by_id(session, refund.payment_id)
+    payment = known(await payment_by_id(session, refund.payment_id), "the refund's payment")
     if payment.refunded_amount >= payment.amount:
         await move(session, payment.id, states.REFUNDED)
-    await enqueue_refund_event(session, payment, await refund_of(session, refund.out_request_no))
+    settled_refund = known(await refund_of(session, refund.out_request_no), "the refund")
+    await enqueue_refund_event(session, payment, settled_refund)
     return True
 
 
@@ -273,11 +292,10 @@ async def fail_refund(session: AsyncSession, refund: Refund, reason: str) -> Non
         .where(refunds.c.id == refund.id, refunds.c.status == RefundStatus.REQUESTED)
         .values(status=RefundStatus.FAILED, last_error=reason[:1000])
     )
-    if failed.rowcount == 1:
-        payment = await payment_by_id(session, refund.payment_id)
-        await enqueue_refund_event(
-            session, payment, await refund_of(session, refund.out_request_no)
-        )
+    if updated_rows(failed) == 1:
+        payment = known(await payment_by_id(session, refund.payment_id), "the refund's payment")
+        failed_refund = known(await refund_of(session, refund.out_request_no), "the refund")
+        await enqueue_refund_event(session, payment, failed_refund)
 
 
 async def note_refund_error(session: AsyncSession, refund: Refund, error: str) -> None:
@@ -289,7 +307,8 @@ async def note_refund_error(session: AsyncSession, refund: Refund, error: str) -
     )
 
 
-REFUND_STATUS = {
+# a refund's status as the order service knows it (shared.events.RefundStatus)
+REFUND_STATUS: dict[RefundStatus, events.RefundStatus] = {
     RefundStatus.REQUESTED: "pending",
     RefundStatus.SUCCEEDED: "succeeded",
     RefundStatus.FAILED: "failed",
@@ -347,10 +366,9 @@ async def add_refund(
             request_key=request_key,
         )
     )
-    refund = await refund_of(session, out_request_no)
-    if (
-        origin == RefundOrigin.MERCHANT
-    ):  # the relay makes it at Alipay should the first attempt not settle it
+    refund = known(await refund_of(session, out_request_no), "the new refund")
+    # the relay makes a merchant's refund at Alipay should the first attempt not settle it
+    if origin == RefundOrigin.MERCHANT:
         await enqueue(
             session,
             REFUND_REQUEST_TOPIC,
@@ -373,12 +391,12 @@ async def refund_by_key(session: AsyncSession, payment_id: int, request_key: str
 
 async def committed_refunds(session: AsyncSession, payment_id: int) -> Decimal:
     """Refunded or still being asked for (every refund that has not failed)."""
-    total = await session.scalar(
+    total = await session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount), 0)).where(
             refunds.c.payment_id == payment_id, refunds.c.status != RefundStatus.FAILED
         )
     )
-    return Decimal(total)
+    return Decimal(total.scalar_one())  # an aggregate: always one row
 
 
 async def reopen_refund(session: AsyncSession, payment_id: int) -> bool:
@@ -388,4 +406,4 @@ async def reopen_refund(session: AsyncSession, payment_id: int) -> bool:
         .where(refunds.c.payment_id == payment_id, refunds.c.status == RefundStatus.FAILED)
         .values(status=RefundStatus.REQUESTED, last_error=None)
     )
-    return result.rowcount == 1
+    return updated_rows(result) == 1

@@ -59,7 +59,7 @@ class NotifyReceiver:
         with self.lock:
             return list(self.received[out_trade_no])
 
-    def wait_for(self, out_trade_no: str, count: int, timeout: float = 10.0) -> list[dict]:
+    def wait_for(self, out_trade_no: str, count: int, timeout: float = 30.0) -> list[dict]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             posts = self.posts(out_trade_no)

@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 
+from alipay_sandbox import clock
 from alipay_sandbox.notifier import RETRY_INTERVALS
 from tests.support.processes import ServiceProcess
 
 from .conftest import APP_ID, make_merchant, out_trade_no
 
 BEIJING = timezone(timedelta(hours=8))
+# How long a loaded machine may take for what should be instant; never the expected wait.
+SLACK = 30.0
 
 
 def beijing_in(seconds: float) -> str:
@@ -20,16 +23,62 @@ def beijing_in(seconds: float) -> str:
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def whole_second_deadline(seconds: float) -> tuple[str, datetime]:
+    """A `time_expire` at least `seconds` from now. Alipay takes whole seconds, so the deadline
+    is rounded up to one: the text sent and the instant it means."""
+    moment = (datetime.now(UTC) + timedelta(seconds=seconds)).replace(microsecond=0)
+    moment += timedelta(seconds=1)
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"), moment
+
+
+def open_expiring_trade(make_url, margin: float = 2.0) -> tuple[str, str, datetime]:
+    """(out_trade_no, pay URL, deadline) of a trade opened at the cashier before its deadline.
+
+    A link whose cashier page answers 409 is accepted as a stall only when the deadline had
+    passed by the time of the answer; the trade is then made again with twice the margin, so a
+    loaded machine slows the test down instead of failing it.
+    """
+    for _ in range(4):
+        number = out_trade_no("E")
+        expire, deadline = whole_second_deadline(margin)
+        url = make_url(number, expire)
+        page = httpx.get(url, timeout=SLACK)
+        if page.status_code == 200:
+            return number, url, deadline
+        assert page.status_code == 409 and datetime.now(UTC) >= deadline, (
+            f"the cashier refused a link before its deadline: {page.status_code} {page.text}"
+        )
+        margin *= 2
+    raise AssertionError("the cashier never answered before a deadline even 16 s away")
+
+
+def wait_for_status(emulator, number: str, status: str) -> dict:
+    """The emulator's view of the trade once it has `status` (it expires trades every 0.2 s)."""
+    deadline = time.monotonic() + SLACK
+    while True:
+        view = httpx.get(f"{emulator.url}/sandbox/trades/{number}").json()
+        if view["status"] == status or time.monotonic() > deadline:
+            assert view["status"] == status, f"{number} still {view['status']} after {SLACK} s"
+            return view
+        time.sleep(0.1)
+
+
 def test_an_open_trade_closes_when_time_expire_passes(emulator, merchant, receiver):
-    number = out_trade_no("E")
-    url = merchant.page_pay_url(
-        subject="e", out_trade_no=number, total_amount="1.00", time_expire=beijing_in(2)
+    number, url, deadline = open_expiring_trade(
+        lambda number, expire: merchant.page_pay_url(
+            subject="e", out_trade_no=number, total_amount="1.00", time_expire=expire
+        )
     )
-    assert httpx.get(url).status_code == 200
-    assert merchant.api_alipay_trade_query(out_trade_no=number)["trade_status"] == "WAIT_BUYER_PAY"
+    answer = merchant.api_alipay_trade_query(out_trade_no=number)
+    # open until the deadline: a query answered before it finds the trade waiting
+    if datetime.now(UTC) < deadline:
+        assert answer["trade_status"] == "WAIT_BUYER_PAY"
 
-    time.sleep(3.2)
+    view = wait_for_status(emulator, number, "TRADE_CLOSED")
 
+    # closed by the expiry, at or after the deadline it was given, never before
+    assert datetime.fromisoformat(view["deadline"]) == deadline
+    assert datetime.fromisoformat(view["gmt_close"]) >= deadline
     assert merchant.api_alipay_trade_query(out_trade_no=number)["trade_status"] == "TRADE_CLOSED"
     answer = httpx.post(f"{emulator.url}/sandbox/trades/{number}/pay")
     assert answer.status_code == 409
@@ -39,17 +88,18 @@ def test_an_open_trade_closes_when_time_expire_passes(emulator, merchant, receiv
 
 
 def test_an_expired_wap_trade_notifies_trade_closed(emulator, merchant, receiver):
-    number = out_trade_no("E")
-    url = merchant.wap_pay_url(
-        subject="e", out_trade_no=number, total_amount="1.00", time_expire=beijing_in(1)
+    number, _, deadline = open_expiring_trade(
+        lambda number, expire: merchant.wap_pay_url(
+            subject="e", out_trade_no=number, total_amount="1.00", time_expire=expire
+        )
     )
-    assert httpx.get(url).status_code == 200
 
-    # Expiry runs every second; the timeout is slack for a loaded machine, not the expected wait.
-    [post] = receiver.wait_for(number, 1, timeout=15)
+    [post] = receiver.wait_for(number, 1, timeout=SLACK)
 
     form = post["form"]
     assert form["trade_status"] == "TRADE_CLOSED" and form["gmt_close"]
+    # the notify tells of a close at or after the deadline (both in whole Beijing seconds)
+    assert clock.parse_beijing(form["gmt_close"]) >= deadline
     assert "refund_fee" not in form and "gmt_refund" not in form
 
 
@@ -95,11 +145,16 @@ def test_a_notify_never_acknowledged_stops_after_eight_attempts(fast_emulator, k
     )
     assert httpx.post(f"{fast_emulator.url}/sandbox/trades/{number}/pay").status_code == 200
 
-    time.sleep(sum(RETRY_INTERVALS) * 0.00005 + 1.5)
+    # the whole schedule takes about 4 s; wait until the emulator says it gave up
+    deadline = time.monotonic() + sum(RETRY_INTERVALS) * 0.00005 + SLACK
+    while True:
+        [notify] = httpx.get(f"{fast_emulator.url}/sandbox/trades/{number}").json()["notifies"]
+        if notify["finished"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
 
-    assert len(receiver.posts(number)) == 8
-    [notify] = httpx.get(f"{fast_emulator.url}/sandbox/trades/{number}").json()["notifies"]
     assert notify["finished"] is True and notify["acknowledged"] is False
+    assert len(receiver.posts(number)) == 8
     assert [d["attempt"] for d in notify["deliveries"]] == list(range(1, 9))
 
 
@@ -123,9 +178,10 @@ def test_stops_promptly_with_notifies_still_pending(keys, receiver):
     receiver.wait_for(number, 1)
 
     started = time.monotonic()
-    process.stop()
+    process.stop(timeout=2 * SLACK)  # killed after that, which the return code would show
 
-    assert time.monotonic() - started < 5
+    # far from the 4 minutes the pending retry would take, however loaded the machine
+    assert time.monotonic() - started < 2 * SLACK
     # uvicorn re-raises SIGTERM after a clean shutdown; the lifespan's last word proves it ran
     assert process.process.returncode in (0, -15)
     assert "sandbox.stopped" in process.tail()

@@ -184,6 +184,11 @@ async def test_the_installed_wheel_migrates_and_serves(pg_databases, tmp_path_fa
             script = await http.get(f"{order}/js/app.js")
             assert script.status_code == 200
             assert script.text == (ROOT / "web" / "js" / "app.js").read_text()
+            admin = await http.get(f"{order}/admin/")  # the back office ships too
+            assert admin.status_code == 200
+            assert admin.text == (ROOT / "web" / "admin" / "index.html").read_text()
+            admin_script = await http.get(f"{order}/admin/js/app.js")
+            assert admin_script.text == (ROOT / "web" / "admin" / "js" / "app.js").read_text()
             docs = await http.get(f"{order}/docs")  # Swagger UI's files come with the install
             assert docs.status_code == 200
             (bundle,) = re.findall(r"src=['\"](/[^'\"]+\.js)['\"]", docs.text)

@@ -47,6 +47,8 @@ def order_settings(database_url: str, redis_url: str, **overrides) -> OrderSetti
         "payment_service_url": closed_port_url(),
         "ORDER_PAYMENT_TIMEOUT_SECONDS": 2.0,
         "sweep_interval_seconds": 3600.0,  # tests that want the sweeper set it
+        # every test client is 127.0.0.1: the per-address limit is tested on its own
+        "client_rate_limit": 100_000,
     }
     values.update(overrides)
     return OrderSettings(**values)
@@ -64,6 +66,8 @@ def order_env(settings: OrderSettings) -> dict[str, str]:
         "ORDER_PAY_TIMEOUT_SECONDS": str(settings.pay_timeout_seconds),
         "ORDER_SWEEP_INTERVAL_SECONDS": str(settings.sweep_interval_seconds),
         "ORDER_DB_POOL_SIZE": str(settings.db_pool_size),
+        "ORDER_CLIENT_RATE_LIMIT": str(settings.client_rate_limit),
+        "ORDER_LOGIN_FAILURE_LIMIT": str(settings.login_failure_limit),
     }
 
 

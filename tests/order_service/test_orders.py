@@ -304,3 +304,44 @@ async def test_payment_channel_must_be_page_or_wap(shop):
         f"/api/orders/{order['order_id']}/payment", json={"channel": "app"}, headers=buyer.headers
     )
     assert_problem(response, 422, "validation_error")
+
+
+async def test_an_order_above_alipays_limit_is_refused_and_reserves_nothing(make_shop):
+    shop = await make_shop()
+    (sku,) = await shop.add_skus(10, price="60000000.00")
+    buyer = await shop.buyer()
+
+    for pay_method in ("alipay", "cash"):
+        response = await shop.order(buyer, [(sku, 2)], pay_method=pay_method)
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "amount_out_of_range"
+    assert (await shop.order(buyer, [(sku, 1)])).status_code == 201  # 60,000,010.00 is fine
+    assert (await shop.stock(sku))["stock"] == 9
+
+
+async def test_the_unit_limit_holds_after_lines_of_one_sku_are_added_up(make_shop):
+    shop = await make_shop()
+    (sku,) = await shop.add_skus(100_000)
+    buyer = await shop.buyer()
+
+    response = await shop.order(buyer, [(sku, 9999), (sku, 9999)], pay_method="cash")
+
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "too_many_units"
+    assert (await shop.stock(sku))["stock"] == 100_000
+
+
+async def test_a_buyer_holds_at_most_the_configured_unpaid_orders(make_shop):
+    shop = await make_shop(max_unpaid_orders=2)
+    (sku,) = await shop.add_skus(100)
+    buyer, other = await shop.buyer(), await shop.buyer()
+
+    answers = await asyncio.gather(*(shop.order(buyer, [(sku, 1)]) for _ in range(4)))
+
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201, 201, 409, 409], [r.text for r in answers]
+    refused = [r.json()["code"] for r in answers if r.status_code == 409]
+    assert refused == ["too_many_unpaid_orders"] * 2
+    assert (await shop.order(buyer, [(sku, 1)], pay_method="cash")).status_code == 201
+    assert (await shop.order(other, [(sku, 1)])).status_code == 201  # the cap is per buyer
+    assert (await shop.stock(sku))["stock"] == 100 - 4

@@ -109,8 +109,11 @@ async def test_sqlite_quick_start_pays_and_stops_cleanly(tmp_path, sandbox):
         await asyncio.sleep(1)  # let the relay and the reconciler run a few rounds
     finally:
         started = time.monotonic()
-        await asyncio.to_thread(service.stop)
+        await asyncio.to_thread(service.stop, 60)  # SIGKILL only after a minute
         await db.engine.dispose()
-    assert time.monotonic() - started < 5
+    # It stopped by itself (not killed) after its lifespan's last word; a correct stop takes a
+    # fraction of a second, the bound is slack for a loaded machine.
+    assert service.process is not None and service.process.returncode in (0, -15)
     assert "payment_stopped" in service.tail(5), service.tail()
+    assert time.monotonic() - started < 30
     assert "Traceback" not in service.tail(200)

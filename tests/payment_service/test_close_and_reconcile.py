@@ -55,7 +55,7 @@ async def pay_at_alipay(sandbox, order_id: str) -> dict:
     return response.json()
 
 
-async def wait_for(predicate, within: float = 10.0):
+async def wait_for(predicate, within: float = 30.0):
     deadline = asyncio.get_running_loop().time() + within
     while True:
         value = await predicate()

@@ -158,7 +158,9 @@ async def test_late_payment_refund_is_made_once_even_when_retried(
         # as if the process had died after Alipay refunded and before we recorded it
         await payment_db_exec(rt, "UPDATE refunds SET status = 'requested', refunded_at = NULL")
         await payment_db_exec(
-            rt, "UPDATE payments SET status = 'paid' WHERE order_id = :o", o=order_id
+            rt,
+            "UPDATE payments SET status = 'paid', refunded_amount = 0 WHERE order_id = :o",
+            o=order_id,
         )
         await refund_late_payment(rt, order_id)
         await refund_late_payment(rt, order_id)

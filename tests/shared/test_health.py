@@ -48,3 +48,24 @@ async def test_a_check_that_fails_or_raises_makes_readyz_a_503_problem():
     problem = ready.json()
     assert problem["code"] == "not_ready" and problem["detail"] == "Not answering: b, c."
     assert problem["checks"] == {"a": True, "b": False, "c": False}
+
+
+async def test_a_check_that_never_answers_makes_readyz_a_503_within_the_bound():
+    import asyncio
+    import time
+
+    from shared.health import CHECK_TIMEOUT_SECONDS
+
+    async def hangs(request):
+        await asyncio.Event().wait()
+
+    async def also_hangs(request):
+        await asyncio.sleep(3600)
+
+    async with await _client({"a": hangs, "b": also_hangs}) as client:
+        started = time.monotonic()
+        ready = await client.get("/readyz")
+        elapsed = time.monotonic() - started
+    assert ready.status_code == 503 and ready.json()["checks"] == {"a": False, "b": False}
+    # the checks run side by side, each bounded: the contract's 503 within 5 s
+    assert CHECK_TIMEOUT_SECONDS < 5 and elapsed < 5, elapsed

@@ -142,6 +142,8 @@ class Stack:
             "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
             "ORDER_PAY_TIMEOUT_SECONDS": str(opts.pay_timeout_seconds),
             "ORDER_SWEEP_INTERVAL_SECONDS": str(opts.sweep_interval_seconds),
+            # every test client is 127.0.0.1: the per-address limit is tested on its own
+            "ORDER_CLIENT_RATE_LIMIT": "100000",
             # payment service
             "PAYMENT_DATABASE_URL": self.payment_db,
             "PAYMENT_ORDER_SERVICE_URL": urls["order"],

@@ -18,7 +18,7 @@ export function handleSessionExpired(callback) {
   onSessionExpired = callback;
 }
 
-async function request(method, path, { json, form, headers = {}, auth = true } = {}) {
+export async function request(method, path, { json, form, headers = {}, auth = true } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
@@ -44,13 +44,19 @@ async function request(method, path, { json, form, headers = {}, auth = true } =
 
 const id = encodeURIComponent;
 
+function query(params) {
+  const pairs = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return pairs.length ? `?${new URLSearchParams(pairs)}` : "";
+}
+
 export const api = {
   register: (username, password) =>
     request("POST", "/api/auth/register", { json: { username, password }, auth: false }),
   logIn: (username, password) =>
     request("POST", "/api/auth/token", { form: { username, password }, auth: false }),
 
-  listSkus: (offset, limit) => request("GET", `/api/skus?offset=${offset}&limit=${limit}`, { auth: false }),
+  listGoods: (q, offset, limit) => request("GET", `/api/goods${query({ q, offset, limit })}`, { auth: false }),
+  getGoods: (goodsId) => request("GET", `/api/goods/${id(goodsId)}`, { auth: false }),
   getSku: (skuId) => request("GET", `/api/skus/${id(skuId)}`, { auth: false }),
 
   listAddresses: () => request("GET", "/api/addresses"),
@@ -63,9 +69,11 @@ export const api = {
 
   placeOrder: (body, idempotencyKey) =>
     request("POST", "/api/orders", { json: body, headers: { "Idempotency-Key": idempotencyKey } }),
-  listOrders: () => request("GET", "/api/orders"),
+  listOrders: (status, offset, limit) => request("GET", `/api/orders${query({ status, offset, limit })}`),
   getOrder: (orderId) => request("GET", `/api/orders/${id(orderId)}`),
   startPayment: (orderId, channel = "page") =>
     request("POST", `/api/orders/${id(orderId)}/payment`, { json: { channel } }),
   cancelOrder: (orderId) => request("POST", `/api/orders/${id(orderId)}/cancel`),
+  receiveOrder: (orderId) => request("POST", `/api/orders/${id(orderId)}/receive`),
+  commentOrder: (orderId, items) => request("POST", `/api/orders/${id(orderId)}/comments`, { json: { items } }),
 };

@@ -1,45 +1,28 @@
-// Problem documents turned into sentences for a person. Never shows raw JSON.
+// Problem documents turned into sentences for a person, in the shopper's language. Never shows
+// raw JSON, and never the server's English `detail` to a Chinese reader.
 
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 
-export const SESSION_EXPIRED = "Your session expired, please log in again";
+const KNOWN = new Set([
+  "network_error", "unauthorized", "invalid_credentials", "username_taken", "sku_not_found",
+  "goods_not_found", "empty_cart", "address_not_found", "order_not_found", "order_not_payable",
+  "order_not_cancelable", "order_not_receivable", "order_not_commentable", "payment_unavailable",
+  "idempotency_key_reused", "stock_contention", "amount_out_of_range", "too_many_requests",
+  "dependency_unavailable", "payload_too_large", "weak_password", "internal_error",
+]);
 
-const MESSAGES = {
-  network_error: "We cannot reach the shop right now. Check your connection and try again.",
-  unauthorized: SESSION_EXPIRED,
-  invalid_credentials: "Wrong username or password.",
-  username_taken: "That username is already taken. Please choose another one.",
-  sku_not_found: "Sorry, that product is no longer available.",
-  empty_cart: "Your cart has no selected items to order.",
-  address_not_found: "That address no longer exists. Please choose or add another one.",
-  order_not_found: "We could not find that order.",
-  order_not_payable: "This order can no longer be paid.",
-  order_not_cancelable: "This order can no longer be cancelled.",
-  payment_unavailable: "Payment is temporarily unavailable. Please try again in a moment.",
-  idempotency_key_reused: "Your order changed while it was being placed. Please try again.",
-  rate_limited: "Too many attempts. Please wait a moment and try again.",
-  internal_error: "Something went wrong on our side. Please try again.",
-};
-
-const FIELD_LABELS = {
-  username: "username",
-  password: "password",
-  receiver: "receiver",
-  mobile: "mobile number",
-  province: "province",
-  city: "city",
-  district: "district",
-  place: "street address",
-  count: "quantity",
-};
+export const sessionExpired = () => t("error.unauthorized");
 
 function fieldLabel(field) {
-  const last = String(field || "").split(".").pop();
-  return FIELD_LABELS[last] || last.replaceAll("_", " ");
+  const last = String(field || "").split(".").filter((part) => !/^\d+$/.test(part)).pop() || "";
+  const key = `field.${last}`;
+  const label = t(key);
+  return label === key ? last.replaceAll("_", " ") : label;
 }
 
 async function outOfStockMessage(problem) {
-  let name = "that item";
+  let name = t("error.thatItem");
   let left = problem.available ?? problem.stock;
   try {
     const sku = await api.getSku(problem.sku_id);
@@ -48,20 +31,24 @@ async function outOfStockMessage(problem) {
   } catch {
     // The sentence still makes sense without the name.
   }
-  if (!left) return `Sorry, ${name} is out of stock.`;
-  return `Sorry, only ${left} of ${name} left.`;
+  return left ? t("error.onlyLeft", { count: left, name }) : t("error.outOfStock", { name });
 }
 
 /** A sentence describing why `error` (an ApiError or anything thrown) happened. */
 export async function messageFor(error) {
   const code = error?.code;
+  const status = error?.status;
   const problem = error?.problem || {};
   if (code === "insufficient_stock") return outOfStockMessage(problem);
   if (code === "validation_error" && Array.isArray(problem.errors) && problem.errors.length) {
     const fields = [...new Set(problem.errors.map((e) => fieldLabel(e.field)))];
-    return `Please check the ${fields.join(", ")}.`;
+    return t("error.checkFields", { fields: fields.join(t("list.and")) });
   }
-  if (MESSAGES[code]) return MESSAGES[code];
-  if (error?.status >= 500 || !error?.status) return MESSAGES.internal_error;
-  return typeof problem.detail === "string" ? problem.detail : MESSAGES.internal_error;
+  if (code === "rate_limited") return t("error.too_many_requests");
+  if (KNOWN.has(code)) return t(`error.${code}`);
+  // A route this server does not have yet (405 from the static files, or a plain 404).
+  if (status === 405 || code === "method_not_allowed" || code === "not_found") return t("error.not_available");
+  if (!status) return t("error.network_error");
+  if (status >= 500) return t("error.internal_error");
+  return t("error.generic", { code: code || status });
 }

@@ -5,6 +5,7 @@ const TOKEN = "shop.token";
 const USERNAME = "shop.username";
 const PENDING_ORDER = "shop.pendingOrder";
 const RETURN_TO = "shop.returnTo";
+const PAYING = "shop.payingOrder";
 
 export const session = {
   get token() {
@@ -49,6 +50,17 @@ export function forgetOrderAttempt() {
   sessionStorage.removeItem(PENDING_ORDER);
 }
 
+/** The order sent to Alipay's cashier: leaving the cashier comes back without its id. */
+export function rememberPaying(orderId) {
+  sessionStorage.setItem(PAYING, orderId);
+}
+
+export function takePaying() {
+  const orderId = sessionStorage.getItem(PAYING);
+  sessionStorage.removeItem(PAYING);
+  return orderId;
+}
+
 export function rememberReturnTo(hash) {
   sessionStorage.setItem(RETURN_TO, hash);
 }
@@ -74,3 +86,6 @@ export function takeFlash() {
 
 /** Names of SKUs by id, filled from the catalog and the cart, for order pages. */
 export const skuNames = new Map();
+
+/** The last catalog page seen (search words and offset), for "back to the shop". */
+export const catalogPlace = { hash: "#/" };

@@ -2,16 +2,18 @@
 
 import { api } from "../api.js";
 import { formValues, h, whileBusy } from "../dom.js";
+import { t } from "../i18n.js";
 import { flashNext, session, takeReturnTo } from "../state.js";
 
 function credentialsForm(kind, title, submitLabel, onSubmit) {
+  const headingId = `${kind}-heading`;
   const form = h(
     "form",
-    { class: "card auth-form", testid: `${kind}-form`, autocomplete: "on" },
-    h("h2", {}, title),
-    h("label", {}, "Username",
+    { class: "card auth-form", testid: `${kind}-form`, autocomplete: "on", "aria-labelledby": headingId },
+    h("h2", { id: headingId }, title),
+    h("label", {}, t("auth.username"),
       h("input", { name: "username", required: true, autocomplete: "username", testid: `${kind}-username` })),
-    h("label", {}, "Password",
+    h("label", {}, t("auth.password"),
       h("input", {
         name: "password", type: "password", required: true, testid: `${kind}-password`,
         autocomplete: kind === "login" ? "current-password" : "new-password",
@@ -29,7 +31,7 @@ export async function authView(context) {
   async function logIn({ username, password }) {
     const token = await api.logIn(username, password);
     session.signIn(token.access_token, username);
-    flashNext(`Welcome, ${username}!`, "success");
+    flashNext(t("auth.welcome", { name: username }), "success");
     context.navigate(takeReturnTo());
   }
 
@@ -52,8 +54,10 @@ export async function authView(context) {
 
   return h(
     "section",
-    { class: "auth", testid: "auth-page" },
-    credentialsForm("login", "Log in", "Log in", logInSafely),
-    credentialsForm("register", "New here? Register", "Create account", register),
+    { testid: "auth-page" },
+    h("h1", { class: "visually-hidden" }, t("auth.login")),
+    h("div", { class: "auth" },
+      credentialsForm("login", t("auth.login"), t("auth.login"), logInSafely),
+      credentialsForm("register", t("auth.register"), t("auth.create"), register)),
   );
 }

@@ -1,85 +1,83 @@
-// The catalog: every SKU with its price, stock and sales, a page at a time.
+// The shop's front: goods with their picture, lowest price and sales, a search box over names,
+// a page at a time. The search words and the page live in the address (#/?q=…&page=…).
 
 import { api } from "../api.js";
-import { h, whileBusy } from "../dom.js";
+import { fillWhileLoading, h, picture } from "../dom.js";
+import { t } from "../i18n.js";
 import { formatMoney } from "../money.js";
-import { flashNext, rememberReturnTo, session, skuNames } from "../state.js";
+import { catalogPlace, skuNames } from "../state.js";
 
 const PAGE_SIZE = 12;
 
-async function addToCart(sku, context) {
-  if (!session.token) {
-    rememberReturnTo("#/");
-    flashNext("Please log in to add items to your cart.");
-    context.navigate("#/login");
-    return;
-  }
-  try {
-    const cart = await api.getCart();
-    const inCart = cart.items.find((item) => item.sku_id === sku.id);
-    await api.putCartItem(sku.id, (inCart?.count || 0) + 1, true);
-    context.showFlash(`Added “${sku.name}” to your cart.`, "success");
-    context.refreshNav();
-  } catch (error) {
-    await context.showError(error);
-  }
+function catalogHash(q, page) {
+  const query = new URLSearchParams();
+  if (q) query.set("q", q);
+  if (page > 1) query.set("page", String(page));
+  const text = query.toString();
+  return text ? `#/?${text}` : "#/";
 }
 
-function skuCard(sku, context) {
-  const soldOut = sku.stock <= 0;
-  const button = h(
-    "button",
-    { type: "button", class: "primary", testid: "add-to-cart", disabled: soldOut },
-    soldOut ? "Sold out" : "Add to cart",
-  );
-  button.addEventListener("click", () => whileBusy(button, () => addToCart(sku, context)));
-  return h(
-    "article",
-    { class: "card sku", testid: "sku-card", data: { skuId: sku.id } },
-    h("h3", { testid: "sku-name" }, sku.name),
-    h("p", { class: "price", testid: "sku-price" }, formatMoney(sku.price)),
-    h("p", { class: "muted" },
-      h("span", { testid: "sku-stock" }, soldOut ? "Out of stock" : `${sku.stock} in stock`),
-      ` · ${sku.sales} sold`),
-    button,
-  );
+function goodsCard(goods) {
+  const inStock = goods.skus.some((sku) => sku.stock > 0);
+  return h("li", { class: "goods-card", testid: "goods-card", data: { goodsId: goods.id } },
+    h("a", { href: `#/goods/${goods.id}`, class: "goods-link", testid: "goods-link" },
+      picture(goods),
+      h("span", { class: "goods-text" },
+        h("span", { class: "goods-name", testid: "goods-name" }, goods.name),
+        h("span", { class: "price", testid: "goods-price" }, t("catalog.from", { price: formatMoney(goods.min_price) })),
+        h("span", { class: "muted small" },
+          t("catalog.sold", { count: goods.sales }),
+          goods.skus.length > 1 ? ` · ${t("catalog.variants", { count: goods.skus.length })}` : "",
+          inStock ? "" : ` · ${t("goods.soldOut")}`))));
 }
 
-function pager(offset, total, reload) {
-  if (total <= PAGE_SIZE) return null;
-  const page = Math.floor(offset / PAGE_SIZE) + 1;
-  const pages = Math.ceil(total / PAGE_SIZE);
-  return h(
-    "nav",
-    { class: "pager", "aria-label": "Catalog pages" },
-    h("button", { type: "button", disabled: offset === 0, onclick: () => reload(offset - PAGE_SIZE) }, "← Previous"),
-    h("span", {}, `Page ${page} of ${pages}`),
-    h("button", { type: "button", disabled: page >= pages, onclick: () => reload(offset + PAGE_SIZE) }, "Next →"),
-  );
+function pager(page, pages, q, navigate) {
+  if (pages <= 1) return null;
+  return h("nav", { class: "pager", "aria-label": t("catalog.pages"), testid: "pager" },
+    h("button", { type: "button", testid: "pager-previous", disabled: page <= 1,
+      onclick: () => navigate(catalogHash(q, page - 1)) }, t("pager.previous")),
+    h("span", { testid: "pager-page" }, t("pager.page", { page, pages })),
+    h("button", { type: "button", testid: "pager-next", disabled: page >= pages,
+      onclick: () => navigate(catalogHash(q, page + 1)) }, t("pager.next")));
 }
 
 export async function catalogView(context) {
-  const section = h("section", { testid: "catalog-page" });
+  const q = (context.query.get("q") || "").trim();
+  const page = Math.max(1, Number.parseInt(context.query.get("page"), 10) || 1);
+  catalogPlace.hash = catalogHash(q, page);
 
-  async function load(offset) {
-    const page = await api.listSkus(offset, PAGE_SIZE);
-    page.items.forEach((sku) => skuNames.set(sku.id, sku.name));
-    const grid = page.items.length
-      ? h("div", { class: "grid", testid: "catalog" }, page.items.map((sku) => skuCard(sku, context)))
-      : h("p", { class: "muted" }, "The catalog is empty.");
-    section.replaceChildren(h("h1", {}, "Catalog"), grid);
-    const pages = pager(offset, page.total, reloadSafely);
-    if (pages) section.append(pages);
-  }
+  const input = h("input", { type: "search", name: "q", value: q, id: "search-q", testid: "search-input",
+    autocomplete: "off", enterkeyhint: "search", maxlength: "100" });
+  const search = h("form", { class: "search", role: "search", testid: "search-form" },
+    h("label", { for: "search-q", class: "visually-hidden" }, t("catalog.search")),
+    input,
+    h("button", { type: "submit", class: "primary", testid: "search-submit" }, t("catalog.searchButton")));
+  search.addEventListener("submit", (event) => {
+    event.preventDefault();
+    context.navigate(catalogHash(input.value.trim(), 1));
+  });
+  input.placeholder = t("catalog.search");
 
-  async function reloadSafely(offset) {
-    try {
-      await load(offset);
-    } catch (error) {
-      await context.showError(error);
+  const results = h("div", { testid: "catalog-results" });
+  const section = h("section", { testid: "catalog-page" }, h("h1", {}, t("catalog.title")), search, results);
+
+  await fillWhileLoading(results, async () => {
+    const found = await api.listGoods(q, (page - 1) * PAGE_SIZE, PAGE_SIZE);
+    found.items.forEach((goods) => goods.skus.forEach((sku) => skuNames.set(sku.id, sku.name)));
+    const pages = Math.max(1, Math.ceil(found.total / PAGE_SIZE));
+    const parts = [];
+    if (q) {
+      parts.push(h("p", { class: "muted", testid: "search-summary", role: "status" },
+        found.total ? t("catalog.results", { total: found.total, q }) : t("catalog.noResults", { q }),
+        " ", h("a", { href: "#/", testid: "search-clear" }, t("catalog.clearSearch"))));
     }
-  }
-
-  await load(0);
+    if (found.items.length) {
+      parts.push(h("ul", { class: "goods-grid", testid: "catalog" }, found.items.map(goodsCard)));
+    } else if (!q) {
+      parts.push(h("p", { class: "muted", testid: "catalog-empty" }, t("catalog.empty")));
+    }
+    parts.push(pager(page, pages, q, context.navigate));
+    return h("div", {}, parts.filter(Boolean));
+  }, context.showError);
   return section;
 }

@@ -1,29 +1,33 @@
-// Checkout: the selected cart items, an address (pick one or add one) and a pay method.
-// Placing the order sends an Idempotency-Key; an Alipay order goes on to the cashier page.
+// Checkout: the selected cart items with freight and the full amount, an address (pick one or
+// add one) and a pay method. Placing the order sends an Idempotency-Key; an Alipay order goes on
+// to the cashier page, its button naming the amount to pay.
 
 import { api } from "../api.js";
 import { formValues, h, whileBusy } from "../dom.js";
-import { formatCents, formatMoney, toCents } from "../money.js";
+import { t } from "../i18n.js";
 import { messageFor } from "../messages.js";
-import { flashNext, forgetOrderAttempt, idempotencyKeyFor } from "../state.js";
+import { formatCents, formatMoney, toCents } from "../money.js";
+import { flashNext, forgetOrderAttempt, idempotencyKeyFor, rememberPaying } from "../state.js";
+import { amounts, selectedTotal } from "./cart.js";
 
 const ADDRESS_FIELDS = [
-  ["receiver", "Receiver", "name"],
-  ["mobile", "Mobile", "tel"],
-  ["province", "Province", "address-level1"],
-  ["city", "City", "address-level2"],
-  ["district", "District", "address-level3"],
-  ["place", "Street address", "street-address"],
+  ["receiver", "name", "text"],
+  ["mobile", "tel", "tel"],
+  ["province", "address-level1", "text"],
+  ["city", "address-level2", "text"],
+  ["district", "address-level3", "text"],
+  ["place", "street-address", "text"],
 ];
 
 function describeAddress(a) {
   return `${a.receiver}, ${a.mobile} — ${a.place}, ${a.district}, ${a.city}, ${a.province}`;
 }
 
-/** Ask for the Alipay link and leave for the cashier page. Used by the order page too. */
+/** Ask for the Alipay link and leave for the cashier page. Used by the order pages too. */
 export async function payWithAlipay(orderId) {
   const channel = matchMedia("(max-width: 700px)").matches ? "wap" : "page";
   const { pay_url: payUrl } = await api.startPayment(orderId, channel);
+  rememberPaying(orderId);
   location.href = payUrl;
 }
 
@@ -31,12 +35,14 @@ export async function checkoutView(context) {
   const [cart, addressBook] = await Promise.all([api.getCart(), api.listAddresses()]);
   const items = cart.items.filter((item) => item.selected);
   if (!items.length) {
-    return h("section", { testid: "checkout-page" }, h("h1", {}, "Checkout"),
-      h("p", { class: "muted" }, "Nothing is selected in your cart. ", h("a", { href: "#/cart" }, "Back to the cart")));
+    return h("section", { testid: "checkout-page" }, h("h1", {}, t("checkout.title")),
+      h("p", { class: "muted" }, t("checkout.nothing"), " ", h("a", { href: "#/cart" }, t("checkout.backToCart"))));
   }
+  const itemsCents = selectedTotal(cart.items);
+  const totalText = formatCents(itemsCents + toCents(cart.freight));
 
   const addresses = [...addressBook.items];
-  const addressList = h("div", { class: "addresses", testid: "address-list" });
+  const addressList = h("div", { class: "addresses", testid: "address-list", role: "radiogroup", "aria-labelledby": "deliver-to" });
   const addressForm = newAddressForm();
   addressForm.hidden = addresses.length > 0;
 
@@ -46,18 +52,18 @@ export async function checkoutView(context) {
         h("label", { class: "option", testid: "address-option", data: { addressId: address.id } },
           h("input", { type: "radio", name: "address_id", value: String(index),
             checked: selectedId === undefined ? index === addresses.length - 1 : address.id === selectedId }),
-          describeAddress(address))),
+          h("span", {}, describeAddress(address)))),
       h("button", { type: "button", class: "link", testid: "address-add",
-        onclick: () => { addressForm.hidden = false; } }, "+ Add a new address"),
+        onclick: () => { addressForm.hidden = false; addressForm.querySelector("input").focus(); } }, `+ ${t("checkout.addAddress")}`),
     );
   }
 
   function newAddressForm() {
-    const form = h("form", { class: "card address-form", testid: "address-form" },
-      h("h3", {}, "New address"),
-      ADDRESS_FIELDS.map(([name, label, autocomplete]) =>
-        h("label", {}, label, h("input", { name, required: true, autocomplete, testid: `address-${name}` }))),
-      h("button", { type: "submit", testid: "address-save" }, "Save address"));
+    const form = h("form", { class: "card address-form", testid: "address-form", "aria-labelledby": "new-address" },
+      h("h3", { id: "new-address" }, t("checkout.newAddress")),
+      ADDRESS_FIELDS.map(([name, autocomplete, type]) =>
+        h("label", {}, t(`address.${name}`), h("input", { name, type, required: true, autocomplete, testid: `address-${name}` }))),
+      h("button", { type: "submit", testid: "address-save" }, t("checkout.saveAddress")));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       whileBusy(form.querySelector("button"), async () => {
@@ -67,7 +73,7 @@ export async function checkoutView(context) {
           drawAddresses(address.id);
           form.reset();
           form.hidden = true;
-          context.showFlash("Address saved.", "success");
+          context.showFlash(t("checkout.addressSaved"), "success");
         } catch (error) {
           await context.showError(error);
         }
@@ -76,23 +82,29 @@ export async function checkoutView(context) {
     return form;
   }
 
-  const payMethods = h("fieldset", { class: "pay-methods" }, h("legend", {}, "Pay with"),
+  const placeButton = h("button", { type: "button", class: "primary wide", testid: "place-order" });
+  const payMethods = h("fieldset", { class: "pay-methods" }, h("legend", {}, t("checkout.payWith")),
     h("label", { class: "option" },
-      h("input", { type: "radio", name: "pay_method", value: "alipay", checked: true, testid: "pay-alipay" }), "Alipay"),
+      h("input", { type: "radio", name: "pay_method", value: "alipay", checked: true, testid: "pay-alipay" }), t("checkout.alipay")),
     h("label", { class: "option" },
-      h("input", { type: "radio", name: "pay_method", value: "cash", testid: "pay-cash" }), "Cash on delivery"));
-
-  const placeButton = h("button", { type: "button", class: "primary", testid: "place-order" }, "Place order");
+      h("input", { type: "radio", name: "pay_method", value: "cash", testid: "pay-cash" }), t("checkout.cash")));
+  const payMethod = () => payMethods.querySelector("input[name=pay_method]:checked").value;
+  const labelButton = () => {
+    placeButton.textContent = payMethod() === "cash"
+      ? t("checkout.placeCash", { amount: totalText }) : t("checkout.payAlipay", { amount: totalText });
+  };
+  payMethods.addEventListener("change", labelButton);
+  labelButton();
   placeButton.addEventListener("click", () => whileBusy(placeButton, placeOrder));
 
   async function placeOrder() {
     const chosen = addressList.querySelector("input[name=address_id]:checked");
     if (!chosen) {
-      context.showFlash("Please choose or add a delivery address.", "error");
+      context.showFlash(t("checkout.chooseAddress"), "error");
       return;
     }
-    const payMethod = payMethods.querySelector("input[name=pay_method]:checked").value;
-    const body = { address_id: addresses[Number(chosen.value)].id, pay_method: payMethod };
+    const method = payMethod();
+    const body = { address_id: addresses[Number(chosen.value)].id, pay_method: method };
     let order;
     try {
       order = await api.placeOrder(body, idempotencyKeyFor(body));
@@ -105,30 +117,32 @@ export async function checkoutView(context) {
     }
     forgetOrderAttempt();
     context.refreshNav();
-    if (payMethod === "cash") {
-      flashNext("Order placed. Please pay the courier on delivery.", "success");
+    if (method === "cash") {
+      flashNext(t("checkout.cashPlaced"), "success");
       context.navigate(`#/orders/${encodeURIComponent(order.order_id)}`);
       return;
     }
     try {
       await payWithAlipay(order.order_id);
     } catch (error) {
-      flashNext(`Your order is placed, but: ${await messageFor(error)}`, "error");
+      flashNext(t("checkout.placedBut", { reason: await messageFor(error) }), "error");
       context.navigate(`#/orders/${encodeURIComponent(order.order_id)}`);
     }
   }
 
   drawAddresses();
-  const subtotal = items.reduce((sum, i) => sum + toCents(i.price) * i.count, 0);
   return h("section", { class: "checkout", testid: "checkout-page" },
-    h("h1", {}, "Checkout"),
-    h("table", { class: "table", testid: "checkout-items" },
-      h("tbody", {}, items.map((i) => h("tr", {},
-        h("td", {}, i.name), h("td", {}, `× ${i.count}`), h("td", {}, formatMoney(i.price)))))),
-    h("p", {}, "Items: ", h("strong", {}, formatCents(subtotal)), h("span", { class: "muted" }, " + freight, shown on the order")),
-    h("h2", {}, "Deliver to"),
-    addressList,
-    addressForm,
-    payMethods,
-    placeButton);
+    h("h1", {}, t("checkout.title")),
+    h("div", { class: "checkout-layout" },
+      h("div", {},
+        h("h2", { id: "deliver-to" }, t("checkout.deliverTo")),
+        addressList,
+        addressForm,
+        payMethods),
+      h("aside", { class: "card summary", "aria-labelledby": "summary-title" },
+        h("h2", { id: "summary-title" }, t("checkout.summary")),
+        h("ul", { class: "lines", testid: "checkout-items" }, items.map((i) =>
+          h("li", {}, h("span", {}, i.name), h("span", { class: "muted" }, t("order.lineTotal", { count: i.count, price: formatMoney(i.price) }))))),
+        amounts(itemsCents, cart.freight, "checkout"),
+        placeButton)));
 }

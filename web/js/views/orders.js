@@ -1,25 +1,25 @@
-// The order list and one order's page. Back from Alipay, the order page polls every second
-// until the payment has reached the order (status no longer `unpaid`).
+// My orders (a page at a time, filtered by status) and one order's page. Each order shows its
+// shipment and refunds and offers what can be done with it now: pay, cancel, confirm receipt,
+// review. Back from Alipay, the order page says what happened (paid, still waiting, left the
+// cashier) and follows the order's status until it changes.
 
 import { api } from "../api.js";
-import { h, whileBusy } from "../dom.js";
-import { formatMoney } from "../money.js";
-import { skuNames } from "../state.js";
+import { fillWhileLoading, h, whileBusy } from "../dom.js";
+import { formatTime, t } from "../i18n.js";
+import { formatCents, formatMoney, toCents } from "../money.js";
 import { payWithAlipay } from "./checkout.js";
 
-const POLL_INTERVAL_MS = 1000;
-const POLL_GIVE_UP_MS = 120_000;
+const PAGE_SIZE = 10;
+const STATUSES = ["unpaid", "unsent", "unreceived", "uncomment", "finished", "canceled", "refunded"];
+const POLL_FAST_MS = 1000;
+const POLL_SLOW_MS = 5000;
+const POLL_FAST_FOR_MS = 60_000;
 
 export function statusLabel(order) {
-  switch (order.status) {
-    case "unpaid": return "Awaiting payment";
-    case "unsent": return order.pay_method === "cash" ? "Cash on delivery — awaiting shipment" : "Paid — awaiting shipment";
-    case "unreceived": return "Shipped";
-    case "uncomment": return "Delivered — awaiting your review";
-    case "finished": return "Finished";
-    case "canceled": return "Cancelled";
-    default: return order.status;
-  }
+  if (order.status === "unsent") return t(order.pay_method === "cash" ? "status.unsent.cash" : "status.unsent.alipay");
+  const key = `status.${order.status}`;
+  const label = t(key);
+  return label === key ? order.status : label;
 }
 
 function statusBadge(order) {
@@ -27,135 +27,240 @@ function statusBadge(order) {
     statusLabel(order));
 }
 
-const formatTime = (iso) => (iso ? new Date(iso).toLocaleString() : "");
 const orderLink = (orderId) => `#/orders/${encodeURIComponent(orderId)}`;
+const lineName = (line) => line.name || `#${line.sku_id}`;
 
-export async function ordersView() {
-  const { items } = await api.listOrders();
-  const body = items.length
-    ? h("table", { class: "table", testid: "order-list" },
-      h("thead", {}, h("tr", {}, ["Order", "Placed", "Items", "Total", "Status"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, items.map((order) =>
-        h("tr", { testid: "order-row", data: { orderId: order.order_id, status: order.status } },
-          h("td", {}, h("a", { href: orderLink(order.order_id), testid: "order-link" }, order.order_id)),
-          h("td", {}, formatTime(order.created_at)),
-          h("td", {}, String(order.total_count)),
-          h("td", {}, formatMoney(order.total_amount)),
-          h("td", {}, statusBadge(order))))))
-    : h("p", { class: "muted", testid: "order-list-empty" }, "You have no orders yet. ", h("a", { href: "#/" }, "Start shopping"));
-  return h("section", { testid: "orders-page" }, h("h1", {}, "Your orders"), body);
+function shipmentFacts(order) {
+  if (!order.shipment) return null;
+  const s = order.shipment;
+  return h("p", { class: "shipment", testid: "order-shipment" }, h("strong", {}, `${t("order.shipment")}: `),
+    t("order.shipmentLine", { carrier: s.carrier, tracking: s.tracking_no, time: formatTime(s.shipped_at) }));
 }
 
-async function namesFor(order) {
-  const missing = order.items.filter((line) => !skuNames.has(line.sku_id));
-  await Promise.all(missing.map(async (line) => {
+function refundFacts(order) {
+  const refunded = order.refunded_amount && toCents(order.refunded_amount) > 0;
+  const refunds = Array.isArray(order.refunds) ? order.refunds : [];
+  if (!refunded && !refunds.length) return null;
+  return h("div", { class: "refunds", testid: "order-refunds" },
+    refunded ? h("p", {}, h("strong", {}, `${t("order.refunded")}: `), h("span", { testid: "order-refunded" }, formatMoney(order.refunded_amount))) : null,
+    refunds.length ? h("ul", {}, refunds.map((r) => h("li", { testid: "order-refund" },
+      t("order.refundLine", { amount: formatMoney(r.amount), reason: r.reason || "", status: t(`refund.${r.status}`) })))) : null);
+}
+
+/** The buttons for what can be done with `order` now; `after(order)` redraws with the answer. */
+function orderActions(order, context, after) {
+  const bar = h("div", { class: "actions", testid: "order-actions" });
+  const act = (button, work, message) => whileBusy(button, async () => {
     try {
-      skuNames.set(line.sku_id, (await api.getSku(line.sku_id)).name);
-    } catch {
-      skuNames.set(line.sku_id, `Item ${line.sku_id}`);
+      const updated = await work();
+      if (message) context.showFlash(message, "success");
+      await after(updated);
+    } catch (error) {
+      await context.showError(error);
+      try { await after(await api.getOrder(order.order_id)); } catch { /* the message said it */ }
     }
-  }));
-}
-
-export async function orderView(context) {
-  const [orderId] = context.params;
-  const section = h("section", { class: "order", testid: "order-page", data: { orderId } });
-  const notice = h("div", { testid: "payment-notice" });
-  const content = h("div");
-  section.append(notice, content);
-
-  const returned = context.paymentReturn;
-  if (returned?.result === "invalid") {
-    notice.replaceChildren(h("p", { class: "flash flash-error" },
-      "We could not confirm this payment's return from Alipay. If you paid, the order updates once Alipay tells us."));
-  }
-
-  async function draw(order) {
-    await namesFor(order);
-    content.replaceChildren(
-      h("h1", {}, "Order ", h("span", { testid: "order-id" }, order.order_id)),
-      h("p", {}, statusBadge(order)),
-      h("table", { class: "table", testid: "order-items" },
-        h("thead", {}, h("tr", {}, ["Item", "Quantity", "Price"].map((t) => h("th", {}, t)))),
-        h("tbody", {}, order.items.map((line) => h("tr", {},
-          h("td", {}, skuNames.get(line.sku_id)), h("td", {}, String(line.count)), h("td", {}, formatMoney(line.price)))))),
-      h("dl", { class: "facts" },
-        h("dt", {}, "Freight"), h("dd", {}, formatMoney(order.freight)),
-        h("dt", {}, "Total"), h("dd", { testid: "order-total" }, formatMoney(order.total_amount)),
-        h("dt", {}, "Pay method"), h("dd", {}, order.pay_method === "alipay" ? "Alipay" : "Cash on delivery"),
-        h("dt", {}, "Placed"), h("dd", {}, formatTime(order.created_at)),
-        order.status === "unpaid" && [h("dt", {}, "Pay before"), h("dd", {}, formatTime(order.pay_deadline))]),
-      actions(order),
-    );
-  }
-
-  function actions(order) {
-    if (order.status !== "unpaid") return h("p", {}, h("a", { href: "#/orders" }, "← All orders"));
-    const bar = h("div", { class: "actions" });
-    const payButton = order.pay_method === "alipay"
-      ? h("button", { type: "button", class: "primary", testid: "pay-button" }, "Pay with Alipay")
-      : null;
-    payButton?.addEventListener("click", () => whileBusy(payButton, async () => {
+  });
+  if (order.status === "unpaid" && order.pay_method === "alipay") {
+    const pay = h("button", { type: "button", class: "primary", testid: "pay-button" }, t("order.pay", { amount: formatMoney(order.total_amount) }));
+    pay.addEventListener("click", () => whileBusy(pay, async () => {
       try {
         await payWithAlipay(order.order_id);
       } catch (error) {
         await context.showError(error);
       }
     }));
-    const cancelButton = h("button", { type: "button", testid: "cancel-button" }, "Cancel order");
-    cancelButton.addEventListener("click", () => bar.replaceChildren(
-      h("span", {}, "Cancel this order? Its items go back on sale. "),
-      h("button", { type: "button", class: "danger", testid: "cancel-confirm", onclick: (e) => whileBusy(e.target, cancel) },
-        "Yes, cancel it"),
-      h("button", { type: "button", testid: "cancel-keep", onclick: () => draw(order) }, "Keep it")));
-    bar.append(...[payButton, cancelButton].filter(Boolean), h("a", { href: "#/orders" }, "All orders"));
-    return bar;
+    bar.append(pay);
   }
-
-  async function cancel() {
-    try {
-      const order = await api.cancelOrder(orderId);
-      context.showFlash("The order is cancelled.", "success");
-      await draw(order);
-    } catch (error) {
-      await context.showError(error);
-      await draw(await api.getOrder(orderId));
-    }
+  if (order.status === "unpaid") {
+    const cancel = h("button", { type: "button", testid: "cancel-button" }, t("order.cancel"));
+    cancel.addEventListener("click", () => {
+      const yes = h("button", { type: "button", class: "danger", testid: "cancel-confirm" }, t("order.cancelYes"));
+      yes.addEventListener("click", () => act(yes, () => api.cancelOrder(order.order_id), t("order.canceled")));
+      bar.replaceChildren(h("span", { role: "alert" }, t("order.cancelAsk")), yes,
+        h("button", { type: "button", testid: "cancel-keep", onclick: () => after(order) }, t("order.cancelNo")));
+      yes.focus();
+    });
+    bar.append(cancel);
   }
+  if (order.status === "unreceived") {
+    const receive = h("button", { type: "button", class: "primary", testid: "receive-button" }, t("order.receive"));
+    receive.addEventListener("click", () => act(receive, () => api.receiveOrder(order.order_id), t("order.received")));
+    bar.append(receive);
+  }
+  return bar.childElementCount ? bar : null;
+}
 
-  async function pollUntilPaid(order) {
-    const waiting = h("p", { class: "flash flash-info", testid: "payment-confirming" },
-      "Thank you! Waiting for the payment to be confirmed…");
-    notice.replaceChildren(waiting);
-    const giveUpAt = Date.now() + POLL_GIVE_UP_MS;
-    while (order.status === "unpaid" && context.isCurrent()) {
-      if (Date.now() > giveUpAt) {
-        waiting.textContent = "The payment is taking longer than usual to confirm. Reload this page in a moment.";
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+function commentForm(order, context, after) {
+  const form = h("form", { class: "card comment-form", testid: "comment-form", "aria-labelledby": "comment-title" },
+    h("h2", { id: "comment-title" }, t("order.commentTitle")),
+    order.items.map((line, index) => h("fieldset", { class: "comment-line", data: { skuId: line.sku_id } },
+      h("legend", {}, t("order.score", { name: lineName(line) })),
+      h("div", { class: "stars" }, [1, 2, 3, 4, 5].map((score) => h("label", { class: "star" },
+        h("input", { type: "radio", name: `score-${index}`, value: String(score), checked: score === 5, testid: `score-${score}` }),
+        h("span", {}, t("order.stars", { count: score }))))),
+      h("label", {}, t("order.commentText", { name: lineName(line) }),
+        h("textarea", { name: `comment-${index}`, rows: "2", maxlength: "500", testid: "comment-text" })))),
+    h("button", { type: "submit", class: "primary", testid: "comment-submit" }, t("order.sendComment")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = new FormData(form);
+    const items = order.items.map((line, index) => ({
+      sku_id: line.sku_id, score: Number(values.get(`score-${index}`)), comment: String(values.get(`comment-${index}`) || "").trim(),
+    }));
+    whileBusy(form.querySelector("button[type=submit]"), async () => {
       try {
-        order = await api.getOrder(orderId);
+        const updated = await api.commentOrder(order.order_id, items);
+        context.showFlash(t("order.commented"), "success");
+        await after(updated);
+      } catch (error) {
+        await context.showError(error);
+      }
+    });
+  });
+  return form;
+}
+
+function orderCard(order, context, reload) {
+  const names = order.items.map((line) => `${lineName(line)} × ${line.count}`).join(t("list.and"));
+  return h("li", { class: "order-card", testid: "order-row", data: { orderId: order.order_id, status: order.status } },
+    h("div", { class: "order-card-head" },
+      statusBadge(order),
+      h("span", { class: "muted small" }, t("orders.placed", { time: formatTime(order.created_at) }))),
+    h("p", { class: "order-lines" }, names),
+    h("p", { class: "order-card-total" },
+      h("span", { class: "muted small" }, t("orders.count", { count: order.total_count })), " ",
+      h("strong", { testid: "order-row-total" }, formatMoney(order.total_amount))),
+    shipmentFacts(order),
+    refundFacts(order),
+    h("div", { class: "order-card-foot" },
+      orderActions(order, context, reload),
+      order.status === "uncomment"
+        ? h("a", { class: "button primary", href: `${orderLink(order.order_id)}`, testid: "comment-link" }, t("order.comment"))
+        : null,
+      h("a", { href: orderLink(order.order_id), testid: "order-link", "aria-label": t("orders.viewLabel", { id: order.order_id }) },
+        t("orders.view"))));
+}
+
+export async function ordersView(context) {
+  const status = STATUSES.includes(context.query.get("status")) ? context.query.get("status") : "";
+  const page = Math.max(1, Number.parseInt(context.query.get("page"), 10) || 1);
+  const hashFor = (s, p) => {
+    const q = new URLSearchParams();
+    if (s) q.set("status", s);
+    if (p > 1) q.set("page", String(p));
+    return q.toString() ? `#/orders?${q}` : "#/orders";
+  };
+
+  const filter = h("select", { id: "order-filter", testid: "order-filter" },
+    h("option", { value: "" }, t("orders.all")),
+    STATUSES.map((s) => h("option", { value: s, selected: s === status }, t(`filter.${s}`))));
+  filter.addEventListener("change", () => context.navigate(hashFor(filter.value, 1)));
+
+  const list = h("div", { testid: "order-results" });
+  const section = h("section", { testid: "orders-page" },
+    h("div", { class: "page-head" }, h("h1", {}, t("orders.title")),
+      h("div", { class: "filter" }, h("label", { for: "order-filter" }, t("orders.filter")), filter)),
+    list);
+
+  const load = () => fillWhileLoading(list, async () => {
+    const found = await api.listOrders(status || undefined, (page - 1) * PAGE_SIZE, PAGE_SIZE);
+    if (!found.items.length) {
+      return h("p", { class: "muted", testid: "order-list-empty" },
+        status ? t("orders.noneOfStatus") : t("orders.none"), " ", h("a", { href: "#/" }, t("orders.startShopping")));
+    }
+    const pages = Math.max(1, Math.ceil(found.total / PAGE_SIZE));
+    return h("div", {},
+      h("ul", { class: "order-list", testid: "order-list" }, found.items.map((order) => orderCard(order, context, load))),
+      pages > 1 ? h("nav", { class: "pager", "aria-label": t("catalog.pages"), testid: "pager" },
+        h("button", { type: "button", testid: "pager-previous", disabled: page <= 1, onclick: () => context.navigate(hashFor(status, page - 1)) }, t("pager.previous")),
+        h("span", { testid: "pager-page" }, t("pager.page", { page, pages })),
+        h("button", { type: "button", testid: "pager-next", disabled: page >= pages, onclick: () => context.navigate(hashFor(status, page + 1)) }, t("pager.next"))) : null);
+  }, context.showError);
+  await load();
+  return section;
+}
+
+export async function orderView(context) {
+  const [orderId] = context.params;
+  const section = h("section", { class: "order", testid: "order-page", data: { orderId } });
+  const notice = h("div", { testid: "payment-notice", role: "status", "aria-live": "polite" });
+  const content = h("div");
+  section.append(notice, content);
+  const returned = context.paymentReturn;
+
+  function draw(order) {
+    const itemsTotal = order.items.reduce((sum, line) => sum + toCents(line.price) * line.count, 0);
+    content.replaceChildren(
+      h("div", { class: "page-head" }, h("h1", {}, t("order.title")), statusBadge(order)),
+      h("p", { class: "muted small" }, `${t("order.number")}: `, h("span", { testid: "order-id" }, order.order_id)),
+      h("div", { class: "order-layout" },
+        h("div", {},
+          h("ul", { class: "lines card", testid: "order-items", "aria-label": t("order.items") }, order.items.map((line) =>
+            h("li", {}, h("span", {}, lineName(line)),
+              h("span", { class: "muted" }, t("order.lineTotal", { count: line.count, price: formatMoney(line.price) }))))),
+          shipmentFacts(order),
+          refundFacts(order),
+          order.status === "uncomment" ? commentForm(order, context, redraw) : null),
+        h("aside", { class: "card summary" },
+          h("dl", { class: "amounts" },
+            h("div", {}, h("dt", {}, t("order.items")), h("dd", {}, formatCents(itemsTotal))),
+            h("div", {}, h("dt", {}, t("order.freight")), h("dd", { testid: "order-freight" }, formatMoney(order.freight))),
+            h("div", { class: "grand" }, h("dt", {}, t("order.total")), h("dd", { testid: "order-total" }, formatMoney(order.total_amount)))),
+          h("dl", { class: "facts" },
+            h("dt", {}, t("order.payMethod")), h("dd", {}, order.pay_method === "alipay" ? t("checkout.alipay") : t("checkout.cash")),
+            h("dt", {}, t("order.placedAt")), h("dd", {}, formatTime(order.created_at)),
+            order.status === "unpaid" && order.pay_deadline ? [h("dt", {}, t("order.payBefore")), h("dd", {}, formatTime(order.pay_deadline))] : null,
+            order.paid_at ? [h("dt", {}, t("order.paidAt")), h("dd", {}, formatTime(order.paid_at))] : null),
+          orderActions(order, context, redraw),
+          h("p", {}, h("a", { href: "#/orders" }, `← ${t("order.all")}`)))),
+    );
+  }
+
+  async function redraw(order) {
+    draw(order);
+    if (returned) say(order);
+  }
+
+  function say(order) {
+    let word;
+    let text;
+    let kind = "info";
+    if (order.status === "canceled") {
+      [word, text] = ["canceled", t("return.nowCanceled")];
+    } else if (order.status !== "unpaid") {
+      [word, text, kind] = ["paid", t("return.paid"), "success"];
+    } else if (returned.result === "success") {
+      [word, text] = ["waiting", t("return.waiting")];
+    } else if (returned.result === "left") {
+      [word, text, kind] = ["left", t("return.left", { deadline: formatTime(order.pay_deadline) }), "warning"];
+    } else {
+      [word, text, kind] = ["unverified", t("return.unverified"), "warning"];
+    }
+    notice.replaceChildren(h("p", { class: `flash flash-${kind}`, testid: word === "paid" ? "payment-confirmed" : "payment-word", data: { word } }, text));
+  }
+
+  /** Back from the cashier: ask for the order until its status changes (or the page is left). */
+  async function follow(order) {
+    const started = Date.now();
+    while (order.status === "unpaid" && context.isCurrent()) {
+      const slow = Date.now() - started > POLL_FAST_FOR_MS;
+      if (slow && returned.result === "success") {
+        notice.replaceChildren(h("p", { class: "flash flash-warning", testid: "payment-word", data: { word: "slow" } }, t("return.slow")));
+      }
+      await new Promise((resolve) => setTimeout(resolve, slow ? POLL_SLOW_MS : POLL_FAST_MS));
+      if (!context.isCurrent()) return;
+      try {
+        const fresh = await api.getOrder(orderId);
+        if (fresh.status !== order.status) await redraw(fresh);
+        order = fresh;
       } catch (error) {
         if (error.status === 401 || error.status === 404) return;
-        continue;
       }
-      if (context.isCurrent()) await draw(order);
-    }
-    if (context.isCurrent() && order.status !== "unpaid") showConfirmed(order);
-  }
-
-  function showConfirmed(order) {
-    if (order.status === "unsent") {
-      notice.replaceChildren(h("p", { class: "flash flash-success", testid: "payment-confirmed" }, "Payment received. Thank you!"));
-    } else {
-      notice.replaceChildren();
     }
   }
 
   const order = await api.getOrder(orderId);
-  await draw(order);
-  if (returned?.result === "success" && order.status === "unpaid") pollUntilPaid(order);
-  else if (returned?.result === "success") showConfirmed(order);
+  await redraw(order);
+  if (returned && order.status === "unpaid") follow(order);
   return section;
 }
