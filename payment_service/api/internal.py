@@ -12,13 +12,8 @@ from payment_service.api.deps import RuntimeDep
 from payment_service.domain.errors import NotFound
 from payment_service.domain.payments import CloseOutcome, Refund
 from payment_service.services.payments import close_payment, create_payment
-from payment_service.services.refunds import (
-    PaymentNotRefundable,
-    RefundExceedsPaid,
-    request_refund,
-)
+from payment_service.services.refunds import request_refund
 from payment_service.storage import records
-from shared.errors import Problem
 from shared.events import RefundStatus
 from shared.money import Money, format_money
 from shared.service_auth import require_service_auth
@@ -121,15 +116,9 @@ def _refund_out(row: Refund) -> RefundOut:
 @router.post("/payments/{order_id}/refunds", status_code=201, response_model=RefundOut)
 async def refund(order_id: OrderId, body: RefundRequest, rt: RuntimeDep) -> RefundOut:
     """A merchant refund (the same request_key answers the same refund), tried at Alipay once;
-    `pending` when that did not settle it (the relay keeps asking)."""
-    try:
-        row = await request_refund(rt, order_id, body.amount, body.reason, body.request_key)
-    except RefundExceedsPaid as exc:
-        raise Problem(
-            409, "refund_exceeds_paid", f"The refund is more than is left: {exc}."
-        ) from None
-    except PaymentNotRefundable as exc:
-        raise Problem(409, "order_not_refundable", f"Nothing was paid online: {exc}.") from None
+    `pending` when that did not settle it (the relay keeps asking). 409 `refund_exceeds_paid` or
+    `order_not_refundable` (domain errors, api/errors.py)."""
+    row = await request_refund(rt, order_id, body.amount, body.reason, body.request_key)
     return _refund_out(row)
 
 

@@ -24,3 +24,17 @@ class PaymentNotOpen(Conflict):
 class AmountMismatch(Conflict):
     def __init__(self, detail: str):
         super().__init__("amount_mismatch", detail)
+
+
+class RefundExceedsPaid(Conflict):
+    """The refunds not failed, with this one, would be more than the payment."""
+
+    def __init__(self, detail: str):
+        super().__init__("refund_exceeds_paid", f"The refund is more than is left: {detail}.")
+
+
+class PaymentNotRefundable(Conflict):
+    """No paid payment to refund (never paid, or closed)."""
+
+    def __init__(self, detail: str):
+        super().__init__("order_not_refundable", f"Nothing was paid online: {detail}.")

@@ -33,6 +33,7 @@ from payment_service.alipay import (
 )
 from payment_service.alipay.errors import SellerBalanceNotEnough
 from payment_service.domain import payments as states
+from payment_service.domain.errors import PaymentNotRefundable, RefundExceedsPaid
 from payment_service.domain.payments import Payment, Refund, RefundOrigin, RefundStatus
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
@@ -156,14 +157,6 @@ async def retry_refused_refund(sessions, order_id: str) -> bool:
         await records.enqueue_paid_event(session, payment, payment.trade_no, payment.paid_at)
     log.info("refund_requeued", order_id=order_id)
     return True
-
-
-class RefundExceedsPaid(Exception):
-    """The refunds not failed, with this one, would be more than the payment."""
-
-
-class PaymentNotRefundable(Exception):
-    """No paid payment to refund (never paid, or closed)."""
 
 
 async def request_refund(
