@@ -24,6 +24,8 @@ import httpx
 import structlog
 
 from payment_service import metrics
+from payment_service.domain import payments as states
+from payment_service.domain.payments import Payment, Refund
 from payment_service.storage import bills
 from shared.alipay_bill import REFUND, TRADE, BillRow, read_bill
 
@@ -78,10 +80,13 @@ async def download_bill(alipay, day: date) -> bytes:
 def compare(
     day: date,
     rows: list[BillRow],
-    recorded: dict[str, dict],
-    paid_that_day: list[dict],
-    recorded_refunds: dict[str, dict],
+    recorded: dict[str, Payment],
+    paid_that_day: list[Payment],
+    recorded_refunds: dict[str, Refund],
+    trade_of: dict[int, str],
 ) -> list[Mismatch]:
+    """The mismatches between a day's bill and the records; `trade_of` gives the out_trade_no of
+    each payment id the refunds belong to."""
     found: list[Mismatch] = []
     paid_in_bill: set[str] = set()
     refunds_in_bill: set[str] = set()
@@ -100,24 +105,24 @@ def compare(
                     )
                 )
                 continue
-            if payment["status"] not in ("paid", "refunded"):
+            if payment.status not in (states.PAID, states.REFUNDED):
                 found.append(
                     Mismatch(
                         "not_paid_here",
                         row.out_trade_no,
-                        f"paid at Alipay (trade {row.trade_no}), recorded as {payment['status']}",
+                        f"paid at Alipay (trade {row.trade_no}), recorded as {payment.status}",
                         row.order_amount,
-                        payment["amount"],
+                        payment.amount,
                     )
                 )
-            if row.order_amount != payment["amount"]:
+            if row.order_amount != payment.amount:
                 found.append(
                     Mismatch(
                         "amount_differs",
                         row.out_trade_no,
                         "the bill's order amount is not the recorded amount",
                         row.order_amount,
-                        payment["amount"],
+                        payment.amount,
                     )
                 )
         elif row.kind == REFUND:
@@ -135,40 +140,40 @@ def compare(
                         row.out_request_no,
                     )
                 )
-            elif refund["amount"] != amount:
+            elif refund.amount != amount:
                 found.append(
                     Mismatch(
                         "refund_differs",
                         row.out_trade_no,
                         "the bill's refund amount is not the recorded refund",
                         amount,
-                        refund["amount"],
+                        refund.amount,
                         row.out_request_no,
                     )
                 )
     start, end = beijing_day(day)
     for payment in paid_that_day:
-        if payment["out_trade_no"] not in paid_in_bill:
+        if payment.out_trade_no not in paid_in_bill:
+            paid_at = payment.paid_at.isoformat() if payment.paid_at else None
             found.append(
                 Mismatch(
                     "missing_from_bill",
-                    payment["out_trade_no"],
-                    f"recorded as paid at "
-                    f"{payment['paid_at'].isoformat()}, not in the bill of {day}",
+                    payment.out_trade_no,
+                    f"recorded as paid at {paid_at}, not in the bill of {day}",
                     None,
-                    payment["amount"],
+                    payment.amount,
                 )
             )
     for out_request_no, refund in recorded_refunds.items():
-        at = refund.get("refunded_at")
+        at = refund.refunded_at
         if at is not None and start <= at < end and out_request_no not in refunds_in_bill:
             found.append(
                 Mismatch(
                     "refund_missing_from_bill",
-                    refund["out_trade_no"],
+                    trade_of[refund.payment_id],
                     f"refund recorded at {at.isoformat()}, not in the bill of {day}",
                     None,
-                    refund["amount"],
+                    refund.amount,
                     out_request_no,
                 )
             )
@@ -183,11 +188,9 @@ async def reconcile_bill(rt, day: date) -> list[Mismatch]:
         in_bill = sorted({row.out_trade_no for row in rows})
         recorded = await bills.payments_for(session, in_bill)
         paid_that_day = await bills.paid_between(session, start, end)
-        payment_ids = {p["id"]: p["out_trade_no"] for p in [*recorded.values(), *paid_that_day]}
-        recorded_refunds = await bills.refunds_of(session, sorted(payment_ids))
-        for refund in recorded_refunds.values():
-            refund["out_trade_no"] = payment_ids[refund["payment_id"]]
-        found = compare(day, rows, recorded, paid_that_day, recorded_refunds)
+        trade_of = {p.id: p.out_trade_no for p in [*recorded.values(), *paid_that_day]}
+        recorded_refunds = await bills.refunds_of(session, sorted(trade_of))
+        found = compare(day, rows, recorded, paid_that_day, recorded_refunds, trade_of)
         await bills.replace_mismatches(
             session,
             day,

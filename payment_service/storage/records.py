@@ -27,11 +27,11 @@ from shared.results import updated_rows
 from shared.time import now_utc
 
 
-def _payment(row) -> Payment:
+def payment_record(row: Row) -> Payment:
     return Payment(**{**row._mapping, "status": PaymentStatus(row.status)})
 
 
-def _refund(row) -> Refund:
+def refund_record(row: Row) -> Refund:
     return Refund(
         **{**row._mapping, "status": RefundStatus(row.status), "origin": RefundOrigin(row.origin)}
     )
@@ -49,7 +49,7 @@ def known(record: T | None, what: str) -> T:
 
 async def _one_payment(session: AsyncSession, query) -> Payment | None:
     row = (await session.execute(query)).first()
-    return None if row is None else _payment(row)
+    return None if row is None else payment_record(row)
 
 
 async def payment_by_order(
@@ -100,7 +100,7 @@ async def claim_due_checks(
     rows = await claim_and_lease(
         session, query, payments.c.id, lambda row: {"next_check_at": next_check(row)}
     )
-    return [_payment(row) for row in rows]
+    return [payment_record(row) for row in rows]
 
 
 async def stop_watching(session: AsyncSession, payment_id: int) -> None:
@@ -134,7 +134,7 @@ async def notifies_of(session: AsyncSession, out_trade_no: str) -> Sequence[RowM
 
 async def refunds_of(session: AsyncSession, payment_id: int) -> list[Refund]:
     query = sa.select(refunds).where(refunds.c.payment_id == payment_id)
-    return [_refund(row) for row in await session.execute(query.order_by(refunds.c.id))]
+    return [refund_record(row) for row in await session.execute(query.order_by(refunds.c.id))]
 
 
 async def move(session: AsyncSession, payment_id: int, target: str, **values) -> bool:
@@ -225,7 +225,7 @@ def _clipped(params: dict, name: str, size: int) -> str | None:
 async def refund_of(session: AsyncSession, out_request_no: str) -> Refund | None:
     query = sa.select(refunds).where(refunds.c.out_request_no == out_request_no)
     row = (await session.execute(query)).first()
-    return None if row is None else _refund(row)
+    return None if row is None else refund_record(row)
 
 
 async def ensure_refund(
@@ -386,7 +386,7 @@ async def refund_by_key(session: AsyncSession, payment_id: int, request_key: str
         refunds.c.payment_id == payment_id, refunds.c.request_key == request_key
     )
     row = (await session.execute(query)).first()
-    return None if row is None else _refund(row)
+    return None if row is None else refund_record(row)
 
 
 async def committed_refunds(session: AsyncSession, payment_id: int) -> Decimal:
