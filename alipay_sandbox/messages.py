@@ -128,6 +128,17 @@ def close_content(trade: Trade) -> dict:
     return success(trade_no=trade.trade_no, out_trade_no=trade.out_trade_no)
 
 
+def cancel_content(trade: Trade) -> dict:
+    """retry_flag N (done); action `refund` when money went back to the buyer, else `close`."""
+    action = "refund" if trade.refunds else "close"
+    content = success(
+        trade_no=trade.trade_no, out_trade_no=trade.out_trade_no, retry_flag="N", action=action
+    )
+    if trade.refunds:
+        content["gmt_refund_pay"] = clock.beijing(trade.refunds[-1].gmt_refund)
+    return content
+
+
 def refund_content(trade: Trade, refund: Refund, fund_change: bool) -> dict:
     return success(
         trade_no=trade.trade_no,

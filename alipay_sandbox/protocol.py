@@ -15,6 +15,7 @@ PAGE_METHODS = ("alipay.trade.page.pay", "alipay.trade.wap.pay")
 SERVER_METHODS = (
     "alipay.trade.query",
     "alipay.trade.close",
+    "alipay.trade.cancel",
     "alipay.trade.refund",
     "alipay.trade.fastpay.refund.query",
     "alipay.data.dataservice.bill.downloadurl.query",

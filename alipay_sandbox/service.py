@@ -21,6 +21,7 @@ from alipay_sandbox.trades import (
     TRADE_CLOSED,
     TRADE_FINISHED,
     TRADE_SUCCESS,
+    WAIT_BUYER_PAY,
     Link,
     Refund,
     Trade,
@@ -189,16 +190,28 @@ class Sandbox:
             handler = {
                 "alipay.trade.query": self._query,
                 "alipay.trade.close": self._close,
+                "alipay.trade.cancel": self._cancel,
                 "alipay.trade.refund": self._refund,
                 "alipay.trade.fastpay.refund.query": self._refund_query,
             }[method]
             async with self.lock:
                 at = clock.now()
                 self._expire(at)
+                found = self.book.find(out_trade_no, trade_no)
+                fault = self.faults.for_trade(found.out_trade_no if found else out_trade_no or "")
+                answer = fault.answer_fault(method)
+                if answer == "system_error":
+                    raise GatewayError(
+                        "40004", "ACQ.SYSTEM_ERROR", "系统错误: 请使用相同的参数再次调用"
+                    )
                 trade = self.book.get(out_trade_no, trade_no)
-                return handler(trade, data, at)
+                content = handler(trade, data, at)
         except biz.BizError as exc:
             raise GatewayError("40004", "ACQ.INVALID_PARAMETER", str(exc)) from None
+        if answer == "timeout":
+            # done, but the merchant gives up before it hears so
+            await asyncio.sleep(fault.answer_delay_seconds)
+        return content
 
     def _query(self, trade: Trade, data: dict, at) -> dict:
         return messages.query_content(trade)
@@ -223,6 +236,21 @@ class Sandbox:
             log.info("trade.refunded", out_trade_no=out_trade_no, amount=str(amount), by="console")
             self._send(trade, [self._notify(trade, trade.status, at, refund)])
             return refund
+
+    def _cancel(self, trade: Trade, data: dict, at) -> dict:
+        """Close an unpaid trade, refund a paid one in full (action close / refund)."""
+        if trade.status == WAIT_BUYER_PAY:
+            self.book.close(trade, at)
+            log.info("trade.cancelled", out_trade_no=trade.out_trade_no, action="close")
+            self._closed(trade, at)
+        elif trade.status == TRADE_SUCCESS:
+            rest = trade.total_amount - trade.refund_fee
+            refund, _ = self.book.refund(trade, trade.out_trade_no, rest, "撤销", at)
+            log.info("trade.cancelled", out_trade_no=trade.out_trade_no, action="refund")
+            self._send(trade, [self._notify(trade, trade.status, at, refund)])
+        elif trade.status == TRADE_FINISHED:
+            raise TradeError("ACQ.TRADE_HAS_FINISHED", "交易已完结")
+        return messages.cancel_content(trade)
 
     def _refund(self, trade: Trade, data: dict, at) -> dict:
         amount = biz.amount(data, "refund_amount")

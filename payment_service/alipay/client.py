@@ -158,6 +158,11 @@ class AlipayClient:
     async def close(self, out_trade_no: str) -> dict:
         return await self.call("alipay.trade.close", {"out_trade_no": out_trade_no})
 
+    async def cancel(self, out_trade_no: str) -> dict:
+        """Settle a trade whose state we cannot learn: an unpaid trade is closed (`action`
+        `close`), a paid one refunded in full (`refund`); `retry_flag` Y asks to call again."""
+        return await self.call("alipay.trade.cancel", {"out_trade_no": out_trade_no})
+
     async def refund(
         self, out_trade_no: str, refund_amount: Decimal, out_request_no: str, reason: str
     ) -> dict:

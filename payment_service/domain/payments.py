@@ -42,6 +42,11 @@ def refund_request_no(out_trade_no: str, n: int = 1) -> str:
     return f"{out_trade_no}R{n}"
 
 
+def cancel_request_no(out_trade_no: str) -> str:
+    """The refund row of a refund made by alipay.trade.cancel (which has no out_request_no)."""
+    return f"{out_trade_no}C"
+
+
 def refund_confirmed(refund_query_answer: dict, amount: Decimal) -> bool:
     """Does an `alipay.trade.fastpay.refund.query` answer prove our refund was made?
 

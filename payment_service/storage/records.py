@@ -89,6 +89,38 @@ async def enqueue(
     )
 
 
+CANCEL_REFUND_REASON = "alipay.trade.cancel: the buyer's time was up and the trade was paid"
+
+
+async def record_cancel_refund(session: AsyncSession, payment, trade_no: str) -> bool:
+    """alipay.trade.cancel refunded a paid trade in full: the payment was paid and is refunded,
+    in one step, with its refund row; no "paid" event (the order is cancelled). A payment a
+    notify recorded as paid meanwhile is refunded too (its relay then finds nothing to refund).
+    False when there was nothing to record."""
+    now = utcnow()
+    moved = await move(session, payment["id"], states.PAID, trade_no=trade_no or None, paid_at=now)
+    if not moved:
+        current = await payment_by_id(session, payment["id"])
+        if current["status"] != states.PAID:
+            return False
+    if await refund_of(session, states.cancel_request_no(payment["out_trade_no"])):
+        return False
+    await session.execute(
+        sa.insert(refunds).values(
+            payment_id=payment["id"],
+            out_request_no=states.cancel_request_no(payment["out_trade_no"]),
+            amount=payment["amount"],
+            reason=CANCEL_REFUND_REASON,
+            status="succeeded",
+            created_at=now,
+            refunded_at=now,
+        )
+    )
+    return await move(
+        session, payment["id"], states.REFUNDED, refunded_amount=payment["amount"], closed_at=now
+    )
+
+
 async def record_notify(
     session: AsyncSession, body: bytes, verified: bool, outcome: str, params: dict | None
 ) -> None:

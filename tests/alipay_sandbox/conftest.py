@@ -76,7 +76,9 @@ class Merchant(AliPay):
         return f"{self._gateway}?{self.api_alipay_trade_wap_pay(**kwargs)}"
 
 
-def make_merchant(emulator, keys, receiver, app_private_pem=None, appid=APP_ID) -> Merchant:
+def make_merchant(
+    emulator, keys, receiver, app_private_pem=None, appid=APP_ID, **kwargs
+) -> Merchant:
     return Merchant(
         gateway=f"{emulator.url}/gateway.do",
         appid=appid,
@@ -84,6 +86,7 @@ def make_merchant(emulator, keys, receiver, app_private_pem=None, appid=APP_ID) 
         app_private_key_string=app_private_pem or keys["pems"]["app"][0],
         alipay_public_key_string=keys["pems"]["alipay"][1],
         sign_type="RSA2",
+        **kwargs,
     )
 
 
