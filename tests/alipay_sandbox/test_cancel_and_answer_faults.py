@@ -53,7 +53,8 @@ def test_cancel_refunds_a_paid_trade_in_full(emulator, merchant, receiver):
     view = httpx.get(f"{emulator.url}/sandbox/trades/{number}").json()
     assert view["refund_fee"] == "10.00"
     assert [r["refund_amount"] for r in view["refunds"]] == ["3.00", "7.00"]
-    closed = receiver.wait_for(number, 3)[2]["form"]
+    notifies = [post["form"] for post in receiver.wait_for(number, 3)]
+    [closed] = [form for form in notifies if form["trade_status"] == "TRADE_CLOSED"]
     assert closed["trade_status"] == "TRADE_CLOSED" and closed["refund_fee"] == "10.00"
     sign = closed.pop("sign")
     assert merchant.verify(dict(closed), sign)
