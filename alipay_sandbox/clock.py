@@ -14,6 +14,12 @@ def beijing(moment: datetime) -> str:
     return moment.astimezone(BEIJING).strftime(ALIPAY_FORMAT)
 
 
+def beijing_ms(moment: datetime) -> str:
+    """`yyyy-MM-dd HH:mm:ss.SSS`, as Alipay writes gmt_refund in a refund notify."""
+    local = moment.astimezone(BEIJING)
+    return local.strftime(ALIPAY_FORMAT) + f".{local.microsecond // 1000:03d}"
+
+
 def parse_beijing(text: str, formats: tuple[str, ...] = (ALIPAY_FORMAT,)) -> datetime:
     """A Beijing wall-clock time as an aware datetime; ValueError when the text is not one."""
     for fmt in formats:

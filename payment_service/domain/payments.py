@@ -32,6 +32,25 @@ def sources_of(target: str) -> tuple[str, ...]:
     return tuple(sorted(state for state, targets in ALLOWED.items() if target in targets))
 
 
+PAID_AMOUNT_FIELDS = ("receipt_amount", "buyer_pay_amount", "point_amount")
+
+
+def paid_amounts(fields: dict) -> dict[str, Decimal]:
+    """The amount breakdown of a notify or a query answer, as far as it is readable.
+
+    The order is paid for its total_amount (checked separately): a discount or points lower
+    what the merchant receives or what the buyer paid in money, not what the order cost."""
+    found = {}
+    for name in PAID_AMOUNT_FIELDS:
+        try:
+            value = Decimal(str(fields[name]))
+        except (KeyError, InvalidOperation):
+            continue
+        if value.is_finite() and value >= 0:
+            found[name] = value.quantize(Decimal("0.01"))
+    return found
+
+
 def is_paid_status(trade_status: str | None) -> bool:
     return trade_status in PAID_TRADE_STATUSES
 

@@ -96,7 +96,9 @@ async def apply_trade(rt: Runtime, payment, trade: dict, source: str = "query") 
         return False
     paid_at = alipay_time_or_none(trade.get("send_pay_date"))
     async with rt.sessions.begin() as session:
-        applied = await records.mark_paid(session, payment, trade["trade_no"], paid_at)
+        applied = await records.mark_paid(
+            session, payment, trade["trade_no"], paid_at, states.paid_amounts(trade)
+        )
     if applied:
         metrics.PAID.labels(source=source).inc()
         log.info("payment_paid", out_trade_no=payment["out_trade_no"], source=source)

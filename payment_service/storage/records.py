@@ -48,11 +48,18 @@ async def move(session: AsyncSession, payment_id: int, target: str, **values) ->
 
 
 async def mark_paid(
-    session: AsyncSession, payment, trade_no: str, paid_at: datetime | None
+    session: AsyncSession,
+    payment,
+    trade_no: str,
+    paid_at: datetime | None,
+    amounts: dict[str, Decimal] | None = None,
 ) -> bool:
-    """Paid once, with its "paid" outbox event in the same transaction. False if already paid."""
+    """Paid once, with its "paid" outbox event in the same transaction. False if already paid.
+    `amounts`: the breakdown Alipay reported (receipt_amount, buyer_pay_amount, point_amount)."""
     paid_at = paid_at or utcnow()
-    if not await move(session, payment["id"], states.PAID, trade_no=trade_no, paid_at=paid_at):
+    if not await move(
+        session, payment["id"], states.PAID, trade_no=trade_no, paid_at=paid_at, **(amounts or {})
+    ):
         return False
     await enqueue_paid_event(session, payment, trade_no, paid_at)
     return True

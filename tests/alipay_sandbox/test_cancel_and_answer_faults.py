@@ -8,6 +8,8 @@ import httpx
 import pytest
 from alipay.utils import AliPayConfig
 
+from tests.support.cashier import log_in
+
 from .conftest import make_merchant, out_trade_no
 
 
@@ -15,7 +17,7 @@ def open_trade(emulator, merchant, amount="10.00") -> str:
     """A trade the buyer has engaged with (WAIT_BUYER_PAY)."""
     number = out_trade_no("C")
     url = merchant.page_pay_url(subject="x", out_trade_no=number, total_amount=amount)
-    assert httpx.get(url).status_code == 200
+    assert log_in(url).status_code == 200
     assert merchant.api_alipay_trade_query(out_trade_no=number)["trade_status"] == "WAIT_BUYER_PAY"
     return number
 

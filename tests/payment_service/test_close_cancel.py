@@ -10,6 +10,7 @@ import httpx
 from shared.http import internal_client
 from tests.payment_service.conftest import SECRET, create_payment, new_order_id
 from tests.payment_service.test_close_and_reconcile import pay_at_alipay, sandbox_call
+from tests.support.cashier import log_in_async
 
 
 async def close(service, order_id: str) -> httpx.Response:
@@ -25,7 +26,8 @@ async def short_lived_open_trade(service, sandbox, seconds: float = 3.0) -> tupl
     response = await create_payment(service, order_id, deadline=deadline)
     assert response.status_code == 200, response.text
     async with httpx.AsyncClient() as client:
-        assert (await client.get(response.json()["pay_url"])).status_code == 200
+        page = await log_in_async(client, response.json()["pay_url"])
+        assert page.status_code == 200 and 'id="trade-no"' in page.text
     return order_id, deadline
 
 
