@@ -62,8 +62,10 @@ def refund_request_no(out_trade_no: str, n: int = 1) -> str:
 
 
 def cancel_request_no(out_trade_no: str) -> str:
-    """The refund row of a refund made by alipay.trade.cancel (which has no out_request_no)."""
-    return f"{out_trade_no}C"
+    """The refund row of a refund made by alipay.trade.cancel, which has no out_request_no:
+    Alipay names such a refund by the order's out_trade_no (its refund notify's out_biz_no),
+    so the notify that follows finds this row and is a duplicate, not a refund made outside."""
+    return out_trade_no
 
 
 def refund_confirmed(refund_query_answer: dict, amount: Decimal) -> bool:

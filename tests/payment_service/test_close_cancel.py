@@ -9,7 +9,7 @@ import httpx
 
 from shared.http import internal_client
 from tests.payment_service.conftest import SECRET, create_payment, new_order_id
-from tests.payment_service.test_close_and_reconcile import pay_at_alipay, sandbox_call
+from tests.payment_service.test_close_and_reconcile import pay_at_alipay, sandbox_call, wait_for
 from tests.support.cashier import log_in_async
 
 
@@ -29,6 +29,10 @@ async def short_lived_open_trade(service, sandbox, seconds: float = 3.0) -> tupl
         page = await log_in_async(client, response.json()["pay_url"])
         assert page.status_code == 200 and 'id="trade-no"' in page.text
     return order_id, deadline
+
+
+async def _notifies(db, order_id: str) -> list[dict]:
+    return await db.notifies(order_id)
 
 
 async def set_fault(sandbox, **fault) -> None:
@@ -78,6 +82,13 @@ async def test_a_paid_trade_whose_query_fails_after_the_deadline_is_cancelled_an
     )
     try:
         paid = await pay_at_alipay(sandbox, order_id)
+        # the cancel's refund notify is delivered at once (the payment's stays lost)
+        await set_fault(
+            sandbox,
+            out_trade_no=order_id,
+            answer="system_error",
+            answer_methods=["alipay.trade.query"],
+        )
         await until(deadline)
         response = await close(payment_service, order_id)
     finally:
@@ -93,9 +104,14 @@ async def test_a_paid_trade_whose_query_fails_after_the_deadline_is_cancelled_an
     assert payment["refunded_amount"] == Decimal("12.50")
     refunds = await payment_db.rows("SELECT * FROM refunds WHERE payment_id = :p", p=payment["id"])
     assert [(r["status"], r["amount"], r["out_request_no"]) for r in refunds] == [
-        ("succeeded", Decimal("12.50"), f"{order_id}C")
+        ("succeeded", Decimal("12.50"), order_id)
     ]
     assert await payment_db.outbox(order_id) == []  # the order is cancelled, never paid
+    # Alipay's refund notify for the cancel names our refund row: nothing more is refunded
+    notify = await wait_for(lambda: _notifies(payment_db, order_id))
+    assert [(n["trade_status"], n["outcome"]) for n in notify] == [("TRADE_CLOSED", "duplicate")]
+    payment = await payment_db.payment(order_id)
+    assert payment["refunded_amount"] == Decimal("12.50")
     again = await close(payment_service, order_id)
     assert again.json()["status"] == "closed"
 
