@@ -78,6 +78,7 @@ async def create_payment(
         time_expire=payment["pay_deadline"],
         notify_url=rt.settings.notify_url,
         return_url=rt.settings.return_url,
+        quit_url=rt.settings.quit_url(order_id),
     )
     return dict(payment, channel=channel), url
 
