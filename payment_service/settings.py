@@ -35,6 +35,11 @@ class PaymentSettings(ServiceSettings):
     reconcile_after_seconds: float = Field(
         300.0, ge=0, validation_alias=AliasChoices("PAYMENT_RECONCILE_AFTER_SECONDS")
     )
+    bill_reconcile_at: str = Field(
+        "",
+        pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        validation_alias=AliasChoices("PAYMENT_BILL_RECONCILE_AT"),
+    )
     order_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
     )
