@@ -1,6 +1,7 @@
 """What the emulator says: return parameters, notify fields and server-API answers (pure)."""
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -124,7 +125,7 @@ def success(**fields) -> dict:
     return {"code": "10000", "msg": "Success", **fields}
 
 
-def query_content(trade: Trade, query_options: list[str] = ()) -> dict:
+def query_content(trade: Trade, query_options: Sequence[str] = ()) -> dict:
     """fund_bill_list only when query_options asks for it, as at Alipay."""
     content = success(
         trade_no=trade.trade_no,
