@@ -12,9 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal, overload
 
 from alipay_sandbox import clock
+from shared.alipay_wire import MIN_AMOUNT, SUBJECT_LIMIT, amount_in_range
 
-MIN_AMOUNT = Decimal("0.01")
-MAX_AMOUNT = Decimal("100000000")
 OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_]{1,64}")
 PRODUCT_CODES = {
     "alipay.trade.page.pay": {"FAST_INSTANT_TRADE_PAY"},
@@ -70,7 +69,7 @@ def amount(data: dict, field: str) -> Decimal:
         raise BizError(f"{field} is not a number: {value!r}") from None
     if not parsed.is_finite() or parsed != parsed.quantize(MIN_AMOUNT):
         raise BizError(f"{field} must have at most 2 decimals: {value!r}")
-    if not MIN_AMOUNT <= parsed <= MAX_AMOUNT:
+    if not amount_in_range(parsed):
         raise BizError(f"{field} must be between 0.01 and 100000000: {value!r}")
     return parsed.quantize(MIN_AMOUNT)
 
@@ -126,7 +125,7 @@ def deadline(data: dict, start: datetime) -> datetime:
 
 
 def pay_order(method: str, data: dict, start: datetime) -> PayOrder:
-    subject = optional_text(data, "subject", 256)
+    subject = optional_text(data, "subject", SUBJECT_LIMIT)
     if subject is None:
         raise BizError("subject is missing")
     product_code = data.get("product_code")

@@ -3,7 +3,7 @@
 from html import escape
 
 from alipay_sandbox import messages
-from alipay_sandbox.trades import Link
+from alipay_sandbox.trades import Link, Trade
 
 STYLE = """
 body { font-family: sans-serif; background: #f5f5f5; margin: 0; }
@@ -25,16 +25,30 @@ def page(title: str, body: str) -> str:
     )
 
 
-def cashier(link: Link, trade_no: str) -> str:
+def cashier(link: Link, trade: Trade | None) -> str:
+    """Before the buyer logs in (or scans) there is no trade: `#login` creates it; `#pay` logs
+    in and pays in one step either way."""
     order = link.order
+    link_id = escape(link.link_id)
+    if trade is None:
+        state = (
+            '<p id="login-state">Not logged in: no trade yet.</p>'
+            f'<form method="post" action="/cashier/{link_id}/login">'
+            '<button id="login" type="submit">Log in (or scan)</button></form>'
+        )
+    else:
+        state = (
+            f'<p id="login-state">Logged in as {escape(trade.buyer_logon_id)}.<br>'
+            f'Trade number: <span id="trade-no">{escape(trade.trade_no)}</span></p>'
+        )
     return page(
         "Alipay sandbox cashier",
         f"""<h1>Alipay sandbox cashier</h1>
 <p id="subject">{escape(order.subject)}</p>
 <p class="amount">¥ <span id="amount">{messages.money(order.total_amount)}</span></p>
-<p>Order number: <span id="out-trade-no">{escape(order.out_trade_no)}</span><br>
-Trade number: <span id="trade-no">{escape(trade_no)}</span></p>
-<form method="post" action="/cashier/{escape(link.link_id)}/pay">
+<p>Order number: <span id="out-trade-no">{escape(order.out_trade_no)}</span></p>
+{state}
+<form method="post" action="/cashier/{link_id}/pay">
 <button id="pay" type="submit">Pay</button></form>
 <form method="post" action="/cashier/{escape(link.link_id)}/cancel">
 <button id="cancel" type="submit">Cancel</button></form>""",

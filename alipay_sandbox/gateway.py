@@ -28,8 +28,10 @@ async def gateway(request: Request) -> Response:
     return await _server_call(request, method, params)
 
 
-def _verify(request: Request, params: dict[str, str]) -> None:
+def _verify(request: Request, params: dict[str, str], server_call: bool = False) -> None:
     app = protocol.check_common(params, request.app.state.apps)
+    if server_call:
+        protocol.check_timestamp_skew(params)
     protocol.check_cert_sns(params, app)
     protocol.verify_request(params, app)
 
@@ -45,7 +47,7 @@ async def _page_pay(request: Request, method: str, params: dict[str, str]) -> Re
         return HTMLResponse(html, status_code=400)
     except TradeError as exc:
         return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
-    return HTMLResponse(cashier.cashier(link, trade.trade_no))
+    return HTMLResponse(cashier.cashier(link, trade))
 
 
 async def _server_call(request: Request, method: str, params: dict[str, str]) -> Response:
@@ -56,7 +58,7 @@ async def _server_call(request: Request, method: str, params: dict[str, str]) ->
         sign_type = "RSA2"
     charset = protocol.charset_of(params)
     try:
-        _verify(request, params)
+        _verify(request, params, server_call=True)
         content = await sandbox.call(method, params)
     except GatewayError as exc:
         if exc.code != "40004":
@@ -76,11 +78,23 @@ async def _server_call(request: Request, method: str, params: dict[str, str]) ->
 
 @router.get("/cashier/{link_id}", response_class=HTMLResponse)
 async def open_cashier(link_id: str, request: Request) -> HTMLResponse:
+    """Opening the cashier creates no trade: the buyer must log in or scan first (§4.2)."""
     try:
         link, trade = await _sandbox(request).open_cashier(link_id)
     except TradeError as exc:
         return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
-    return HTMLResponse(cashier.cashier(link, trade.trade_no))
+    return HTMLResponse(cashier.cashier(link, trade))
+
+
+@router.post("/cashier/{link_id}/login")
+async def log_in(link_id: str, request: Request) -> Response:
+    """The buyer logs in on the cashier (or scans its QR code with the wallet): the trade now
+    exists, WAIT_BUYER_PAY; 303 back to the cashier."""
+    try:
+        await _sandbox(request).log_in(link_id)
+    except TradeError as exc:
+        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
+    return RedirectResponse(f"/cashier/{link_id}", status_code=303)
 
 
 @router.post("/cashier/{link_id}/pay")

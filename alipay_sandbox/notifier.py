@@ -1,6 +1,8 @@
 """Posting notifies to the merchant's notify_url, retrying on Alipay's schedule.
 
-Only a 200 whose body is exactly `success` acknowledges a notify. Attempts: one now, then after
+Only a 200 whose body is `success` (surrounding whitespace allowed, as Alipay accepts
+`println("success")` from its own Java demo) acknowledges a notify. Requests carry the headers
+Alipay's notify client sends. Attempts: one now, then after
 4m, 10m, 10m, 1h, 2h, 6h, 15h (8 in all), each interval multiplied by SANDBOX_NOTIFY_SCALE.
 The notify_id stays the same across retries. Faults (faults.py) change how deliveries go.
 """
@@ -154,7 +156,7 @@ class Notifier:
         delivery = Delivery(attempt, kind, now_utc())
         notify.deliveries.append(delivery)
         content = urlencode(body, encoding=notify.charset)
-        headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={notify.charset}"}
+        headers = notify_headers(notify.charset)
         try:
             response = await self.client.post(notify.url, content=content, headers=headers)
         except httpx.HTTPError as exc:
@@ -168,7 +170,7 @@ class Notifier:
             return False
         delivery.status_code = response.status_code
         delivery.response = response.text[:200]
-        delivery.acknowledged = response.status_code == 200 and response.text == "success"
+        delivery.acknowledged = response.status_code == 200 and response.text.strip() == "success"
         log.info(
             "notify.delivered",
             notify_id=notify.notify_id,
@@ -178,6 +180,15 @@ class Notifier:
             acknowledged=delivery.acknowledged,
         )
         return delivery.acknowledged and kind in ("genuine", "duplicate")
+
+
+def notify_headers(charset: str) -> dict[str, str]:
+    """As Alipay's notify client sends them (alipay-sdk-nodejs-all#15): a Content-Type with a
+    stray `text/html` in it, and an old browser's User-Agent."""
+    return {
+        "Content-Type": f"application/x-www-form-urlencoded; text/html; charset={charset}",
+        "User-Agent": "Mozilla/4.0",
+    }
 
 
 def _shifted(fields: dict[str, str], delta: Decimal) -> dict[str, str]:

@@ -3,18 +3,20 @@ parameters and the merchant's signature, and writing signed responses."""
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from alipay_sandbox import clock
 from shared.alipay_sign import REQUEST_EXCLUDED, sign_bytes, signing_string, verify_bytes
+from shared.time import now_utc
 
 PAGE_METHODS = ("alipay.trade.page.pay", "alipay.trade.wap.pay")
 SERVER_METHODS = (
     "alipay.trade.query",
     "alipay.trade.close",
+    "alipay.trade.cancel",
     "alipay.trade.refund",
     "alipay.trade.fastpay.refund.query",
     "alipay.data.dataservice.bill.downloadurl.query",
@@ -118,12 +120,36 @@ def check_common(params: dict[str, str], apps: dict[str, App]) -> App:
     if not params.get("timestamp"):
         raise GatewayError("40001", "isv.missing-timestamp", "缺少时间戳参数")
     try:
-        datetime.strptime(params["timestamp"], clock.ALIPAY_FORMAT)
+        clock.parse_beijing(params["timestamp"])
     except ValueError:
         raise GatewayError(
             "40002", "isv.invalid-timestamp", "非法的时间戳参数: use yyyy-MM-dd HH:mm:ss"
         ) from None
+    if not params.get("version"):
+        raise GatewayError("40001", "isv.missing-version", "缺少版本参数")
+    if params["version"] != "1.0":
+        raise GatewayError("40002", "isv.invalid-version", f"无效的版本参数: {params['version']}")
+    if params.get("format") and params["format"].lower() != "json":
+        raise GatewayError("40002", "isv.invalid-format", f"无效的数据格式: {params['format']}")
     return app
+
+
+# How far a server call's timestamp may be from the gateway's clock. Alipay refuses a stale or
+# future timestamp; the usual cause is a server sending its own zone's time, not Beijing's
+# (a UTC server is 8 hours behind).
+TIMESTAMP_SKEW = timedelta(minutes=15)
+
+
+def check_timestamp_skew(params: dict[str, str]) -> None:
+    """For server calls only: a pay link is carried by the browser and may be opened later."""
+    sent = clock.parse_beijing(params["timestamp"])
+    if abs(now_utc() - sent) > TIMESTAMP_SKEW:
+        raise GatewayError(
+            "40002",
+            "isv.invalid-timestamp",
+            f"非法的时间戳参数: {params['timestamp']} is more than 15 minutes from the "
+            f"gateway's Beijing time {clock.beijing(now_utc())} (send Beijing time, UTC+8)",
+        )
 
 
 def charset_of(params: dict[str, str]) -> str:

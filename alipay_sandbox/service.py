@@ -21,6 +21,8 @@ from alipay_sandbox.trades import (
     TRADE_CLOSED,
     TRADE_FINISHED,
     TRADE_SUCCESS,
+    WAIT_BUYER_PAY,
+    ZERO,
     Link,
     Refund,
     Trade,
@@ -85,8 +87,25 @@ class Sandbox:
                 raise GatewayError("40004", exc.sub_code, exc.sub_msg) from None
         return link
 
-    async def open_cashier(self, link_id: str) -> tuple[Link, Trade]:
-        """The buyer engages: the trade exists from now on. TradeError when it cannot be paid."""
+    async def open_cashier(self, link_id: str) -> tuple[Link, Trade | None]:
+        """The cashier page: no trade yet unless the buyer has logged in or scanned before.
+        TradeError when the link cannot be paid (past its deadline, or its trade not open)."""
+        async with self.lock:
+            link = self._link(link_id)
+            at = now_utc()
+            self._expire(at)
+            trade = self.book.trades.get(link.order.out_trade_no)
+            if trade is None:
+                if at >= link.order.deadline:
+                    raise TradeError(
+                        "ACQ.TRADE_HAS_CLOSE", "交易已经关闭: the pay deadline has passed"
+                    )
+            else:
+                require_open(trade)
+            return link, trade
+
+    async def log_in(self, link_id: str) -> tuple[Link, Trade]:
+        """The buyer logs in (or scans the QR code): the trade exists from now on."""
         async with self.lock:
             link = self._link(link_id)
             at = now_utc()
@@ -121,10 +140,21 @@ class Sandbox:
         at = now_utc()
         self._expire(at)
         trade = self.book.engage(link, at)
-        self.book.pay(trade, at)
-        log.info("trade.paid", out_trade_no=trade.out_trade_no, trade_no=trade.trade_no)
         fault = self.faults.for_trade(trade.out_trade_no)
-        statuses = [TRADE_FINISHED, TRADE_SUCCESS] if fault.finished_first else [TRADE_SUCCESS]
+        self.book.pay(
+            trade,
+            at,
+            finished=fault.trade_finished,
+            discount=fault.discount_amount or ZERO,
+            points=fault.point_amount or ZERO,
+        )
+        log.info("trade.paid", out_trade_no=trade.out_trade_no, trade_no=trade.trade_no)
+        if fault.trade_finished:
+            statuses = [TRADE_FINISHED]
+        elif fault.finished_first:
+            statuses = [TRADE_FINISHED, TRADE_SUCCESS]
+        else:
+            statuses = [TRADE_SUCCESS]
         self._send(trade, [self._notify(trade, status, at) for status in statuses])
         return Paid(trade, self._return_url(trade, at))
 
@@ -190,19 +220,34 @@ class Sandbox:
             handler = {
                 "alipay.trade.query": self._query,
                 "alipay.trade.close": self._close,
+                "alipay.trade.cancel": self._cancel,
                 "alipay.trade.refund": self._refund,
                 "alipay.trade.fastpay.refund.query": self._refund_query,
             }[method]
             async with self.lock:
                 at = now_utc()
                 self._expire(at)
+                found = self.book.find(out_trade_no, trade_no)
+                fault = self.faults.for_trade(found.out_trade_no if found else out_trade_no or "")
+                answer = fault.answer_fault(method)
+                if answer == "system_error":
+                    raise GatewayError(
+                        "40004", "ACQ.SYSTEM_ERROR", "系统错误: 请使用相同的参数再次调用"
+                    )
                 trade = self.book.get(out_trade_no, trade_no)
-                return handler(trade, data, at)
+                content = handler(trade, data, at)
         except biz.BizError as exc:
             raise GatewayError("40004", "ACQ.INVALID_PARAMETER", str(exc)) from None
+        if answer == "timeout":
+            # done, but the merchant gives up before it hears so
+            await asyncio.sleep(fault.answer_delay_seconds)
+        return content
 
     def _query(self, trade: Trade, data: dict, at) -> dict:
-        return messages.query_content(trade)
+        options = data.get("query_options") or []
+        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+            raise biz.BizError("query_options must be a list of names")
+        return messages.query_content(trade, options)
 
     def _close(self, trade: Trade, data: dict, at) -> dict:
         self.book.close(trade, at)
@@ -224,6 +269,21 @@ class Sandbox:
             log.info("trade.refunded", out_trade_no=out_trade_no, amount=str(amount), by="console")
             self._send(trade, [self._notify(trade, trade.status, at, refund)])
             return refund
+
+    def _cancel(self, trade: Trade, data: dict, at) -> dict:
+        """Close an unpaid trade, refund a paid one in full (action close / refund)."""
+        if trade.status == WAIT_BUYER_PAY:
+            self.book.close(trade, at)
+            log.info("trade.cancelled", out_trade_no=trade.out_trade_no, action="close")
+            self._closed(trade, at)
+        elif trade.status == TRADE_SUCCESS:
+            rest = trade.total_amount - trade.refund_fee
+            refund, _ = self.book.refund(trade, trade.out_trade_no, rest, "撤销", at)
+            log.info("trade.cancelled", out_trade_no=trade.out_trade_no, action="refund")
+            self._send(trade, [self._notify(trade, trade.status, at, refund)])
+        elif trade.status == TRADE_FINISHED:
+            raise TradeError("ACQ.TRADE_HAS_FINISHED", "交易已完结")
+        return messages.cancel_content(trade)
 
     def _refund(self, trade: Trade, data: dict, at) -> dict:
         amount = biz.amount(data, "refund_amount")
@@ -340,9 +400,9 @@ def bill_rows(book, day: date) -> list[BillRow]:
                     stamp(trade.gmt_create),
                     stamp(trade.gmt_payment),
                     trade.total_amount,
-                    trade.total_amount,
+                    trade.receipt_amount,
                     "",
-                    -_fee(trade.total_amount),
+                    -_fee(trade.receipt_amount),
                 )
             )
         for refund in trade.refunds:

@@ -65,6 +65,10 @@ class Trade:
     gmt_payment: datetime | None = None
     gmt_close: datetime | None = None
     refunds: list[Refund] = field(default_factory=list)
+    # a discounted payment: the merchant's coupon lowers what it receives and what the buyer
+    # pays; points (集分宝) lower what the buyer pays in money
+    discount_amount: Decimal = ZERO
+    point_amount: Decimal = ZERO
 
     @property
     def out_trade_no(self) -> str:
@@ -77,6 +81,20 @@ class Trade:
     @property
     def is_paid(self) -> bool:
         return self.gmt_payment is not None
+
+    @property
+    def receipt_amount(self) -> Decimal:
+        """实收金额: what the merchant receives."""
+        return self.total_amount - self.discount_amount if self.is_paid else ZERO
+
+    @property
+    def buyer_pay_amount(self) -> Decimal:
+        """买家付款金额: what the buyer paid in money (points and coupons left out)."""
+        return self.receipt_amount - self.point_amount if self.is_paid else ZERO
+
+    @property
+    def paid_point_amount(self) -> Decimal:
+        return self.point_amount if self.is_paid else ZERO
 
     @property
     def refund_fee(self) -> Decimal:
@@ -154,11 +172,24 @@ class TradeBook:
         self.trades[trade.out_trade_no] = trade
         return trade
 
-    def pay(self, trade: Trade, at: datetime) -> None:
+    def pay(
+        self,
+        trade: Trade,
+        at: datetime,
+        finished: bool = False,
+        discount: Decimal = ZERO,
+        points: Decimal = ZERO,
+    ) -> None:
+        """Paid: TRADE_SUCCESS, or TRADE_FINISHED for a product without refunds. A discount and
+        points are capped so that the buyer pays at least 0.01."""
         if trade.status == WAIT_BUYER_PAY and at >= trade.deadline:
             self.close(trade, at)
         require_open(trade)
-        trade.status = TRADE_SUCCESS
+        cent = Decimal("0.01")
+        trade.discount_amount = max(ZERO, min(discount, trade.total_amount - cent))
+        rest = trade.total_amount - trade.discount_amount - cent
+        trade.point_amount = max(ZERO, min(points, rest))
+        trade.status = TRADE_FINISHED if finished else TRADE_SUCCESS
         trade.gmt_payment = at
 
     def close(self, trade: Trade, at: datetime) -> None:

@@ -13,6 +13,7 @@ from prometheus_client import make_asgi_app
 from payment_service.alipay import AlipayClient, AlipayConfig
 from payment_service.api import alipay, health, internal
 from payment_service.api import errors as domain_errors
+from payment_service.services.bill_job import CHECK_SECONDS, DailyBill, parse_at
 from payment_service.services.reconcile import reconcile_once
 from payment_service.services.relay import relay_once
 from payment_service.services.runtime import Runtime
@@ -76,6 +77,10 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
                 "payment-reconcile", current.reconcile_interval_seconds, lambda: reconcile_once(rt)
             ),
         ]
+        bill_at = parse_at(current.bill_reconcile_at)
+        if bill_at is not None:
+            daily = DailyBill(rt, bill_at)
+            tasks.append(start_periodic("payment-bill", CHECK_SECONDS, daily.run_if_due))
         try:
             yield
         finally:

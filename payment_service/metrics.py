@@ -14,6 +14,11 @@ OUTBOX_PENDING = Gauge(
     "payment_outbox_pending",
     "Outbox events not yet delivered, as the last relay round counted them",
 )
+BILL_RUNS = Counter(
+    "payment_bill_runs_total",
+    "Daily bill reconciliations run inside the service, by result",
+    ["result"],
+)
 BILL_MISMATCHES = Counter(
     "payment_bill_mismatches_total",
     "Differences between Alipay's daily trade bill and our records, by kind",

@@ -2,10 +2,11 @@
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DatabasePoolSettings, ServiceSettings
+from shared.urls import with_query
 
 
 class PaymentSettings(ServiceSettings, DatabasePoolSettings):
@@ -18,6 +19,8 @@ class PaymentSettings(ServiceSettings, DatabasePoolSettings):
     relay_interval_seconds: float = Field(1.0, gt=0)
     reconcile_interval_seconds: float = Field(60.0, gt=0)
     reconcile_after_seconds: float = Field(300.0, ge=0)
+    # HH:MM (Beijing) when the daily job reconciles yesterday's bill; empty: off
+    bill_reconcile_at: str = Field("", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
     order_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
     )
@@ -46,3 +49,18 @@ class PaymentSettings(ServiceSettings, DatabasePoolSettings):
     @property
     def return_url(self) -> str:
         return self.public_url.rstrip("/") + "/alipay/return"
+
+    def quit_url(self, order_id: str) -> str:
+        """Where a buyer who leaves Alipay's wap cashier lands: the storefront's result page
+        for the order, `result=left` (the order can still be paid until its deadline)."""
+        return with_query(self.spa_result_url, {"order_id": order_id, "result": "left"})
+
+    @model_validator(mode="after")
+    def _seller_id_in_production(self):
+        """A notify names the seller paid; in production it must be ours (§6.5)."""
+        if self.environment == "production" and not self.alipay_seller_id:
+            raise ValueError(
+                "ALIPAY_SELLER_ID must be set when APP_ENV=production (your 2088… seller id): "
+                "a notify for another seller is then refused"
+            )
+        return self

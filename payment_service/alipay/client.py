@@ -124,18 +124,21 @@ class AlipayClient:
         notify_url: str,
         return_url: str,
         now: datetime | None = None,
+        quit_url: str | None = None,
     ) -> str:
-        """A page ("page") or wap ("wap") pay link that the browser follows to the cashier."""
+        """A page ("page") or wap ("wap") pay link that the browser follows to the cashier.
+        `quit_url` (wap): where a buyer who leaves the cashier goes; not the return URL, whose
+        page expects Alipay's signed return."""
         method, product_code = CHANNELS[channel]
         biz = {
             "out_trade_no": out_trade_no,
             "total_amount": fmt.amount(total_amount),
-            "subject": subject,
+            "subject": fmt.clean_subject(subject),
             "product_code": product_code,
             "time_expire": fmt.alipay_time(time_expire),
         }
-        if channel == "wap":
-            biz["quit_url"] = return_url
+        if channel == "wap" and quit_url:
+            biz["quit_url"] = quit_url
         request = self.signed_params(
             method, biz, now=now, notify_url=notify_url, return_url=return_url
         )
@@ -158,6 +161,11 @@ class AlipayClient:
 
     async def close(self, out_trade_no: str) -> dict:
         return await self.call("alipay.trade.close", {"out_trade_no": out_trade_no})
+
+    async def cancel(self, out_trade_no: str) -> dict:
+        """Settle a trade whose state we cannot learn: an unpaid trade is closed (`action`
+        `close`), a paid one refunded in full (`refund`); `retry_flag` Y asks to call again."""
+        return await self.call("alipay.trade.cancel", {"out_trade_no": out_trade_no})
 
     async def refund(
         self, out_trade_no: str, refund_amount: Decimal, out_request_no: str, reason: str

@@ -1,25 +1,24 @@
 """How values look on Alipay's wire: Beijing timestamps, two-decimal amounts, biz_content JSON."""
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 
+from shared import alipay_wire as wire
+from shared.alipay_wire import BEIJING, TIME_FORMAT, clean_subject
 from shared.money import format_money
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+__all__ = ["BEIJING", "TIME_FORMAT", "clean_subject"]
 
 
 def alipay_time(moment: datetime) -> str:
     """`yyyy-MM-dd HH:mm:ss` in Beijing time, whatever the server's own time zone."""
-    if moment.tzinfo is None:
-        raise ValueError("an Alipay time needs an aware datetime")
-    return moment.astimezone(BEIJING).strftime(TIME_FORMAT)
+    return wire.beijing(moment)
 
 
 def parse_alipay_time(text: str) -> datetime:
     """An Alipay time (Beijing) as an aware UTC datetime."""
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING).astimezone(UTC)
+    return wire.parse_beijing(text)
 
 
 def alipay_time_or_none(text: str | None) -> datetime | None:
@@ -35,7 +34,10 @@ def amount(value: Decimal | str) -> str:
     """Yuan with exactly two decimals, as a string ("88.80"); refuses floats."""
     if isinstance(value, float):
         raise TypeError("an amount must not be a float")
-    return format_money(Decimal(value))
+    parsed = Decimal(value)
+    if not wire.amount_in_range(parsed):
+        raise ValueError(f"Alipay takes 0.01 to 100000000.00 with two decimals, not {value}")
+    return format_money(parsed)
 
 
 def biz_content(fields: dict) -> str:

@@ -1,13 +1,12 @@
 """The routes Alipay and the buyer's browser call: the notify and the return page."""
 
-from urllib.parse import urlencode, urlsplit, urlunsplit
-
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from payment_service.api.deps import RuntimeDep
 from payment_service.domain.notify import MAX_BODY_BYTES
 from payment_service.services.notify import handle_notify
+from shared.urls import with_query
 
 router = APIRouter(prefix="/alipay", tags=["alipay"])
 
@@ -65,14 +64,8 @@ async def return_page(request: Request, rt: RuntimeDep) -> RedirectResponse:
     order_id = params.get("out_trade_no", "")
     if not (order_id.isascii() and order_id.isalnum() and len(order_id) <= 64):
         order_id = ""
-    target = _with_query(
+    target = with_query(
         rt.settings.spa_result_url,
         {"order_id": order_id, "result": "success" if genuine else "invalid"},
     )
     return RedirectResponse(target, status_code=303)
-
-
-def _with_query(url: str, extra: dict[str, str]) -> str:
-    parts = urlsplit(url)
-    query = "&".join(filter(None, [parts.query, urlencode(extra)]))
-    return urlunsplit(parts._replace(query=query))

@@ -58,6 +58,10 @@ class Payment:
     closed_at: datetime | None
     refunded_amount: Decimal
     next_check_at: datetime | None
+    # what Alipay reported paid: the merchant's receipt, the buyer's own money, points
+    receipt_amount: Decimal | None
+    buyer_pay_amount: Decimal | None
+    point_amount: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,25 @@ def sources_of(target: str) -> tuple[str, ...]:
     return tuple(sorted(state for state, targets in ALLOWED.items() if target in targets))
 
 
+PAID_AMOUNT_FIELDS = ("receipt_amount", "buyer_pay_amount", "point_amount")
+
+
+def paid_amounts(fields: dict) -> dict[str, Decimal]:
+    """The amount breakdown of a notify or a query answer, as far as it is readable.
+
+    The order is paid for its total_amount (checked separately): a discount or points lower
+    what the merchant receives or what the buyer paid in money, not what the order cost."""
+    found = {}
+    for name in PAID_AMOUNT_FIELDS:
+        try:
+            value = Decimal(str(fields[name]))
+        except (KeyError, InvalidOperation):
+            continue
+        if value.is_finite() and value >= 0:
+            found[name] = value.quantize(Decimal("0.01"))
+    return found
+
+
 def is_paid_status(trade_status: str | None) -> bool:
     return trade_status in PAID_TRADE_STATUSES
 
@@ -101,6 +124,13 @@ def refund_request_no(out_trade_no: str, n: int = 1) -> str:
     """The n-th refund of a payment: stable, so a retried refund can never refund twice.
     (The automatic refund of a late payment is always the first.)"""
     return f"{out_trade_no}R{n}"
+
+
+def cancel_request_no(out_trade_no: str) -> str:
+    """The refund row of a refund made by alipay.trade.cancel, which has no out_request_no:
+    Alipay names such a refund by the order's out_trade_no (its refund notify's out_biz_no),
+    so the notify that follows finds this row and is a duplicate, not a refund made outside."""
+    return out_trade_no
 
 
 def refund_confirmed(refund_query_answer: dict, amount: Decimal) -> bool:

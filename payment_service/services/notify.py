@@ -86,7 +86,11 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
         outcome = "recorded"
         if states.is_paid_status(params["trade_status"]):
             paid = await records.mark_paid(
-                session, payment, params["trade_no"], alipay_time_or_none(params.get("gmt_payment"))
+                session,
+                payment,
+                params["trade_no"],
+                alipay_time_or_none(params.get("gmt_payment")),
+                states.paid_amounts(params),
             )
             outcome = "paid" if paid else "duplicate"
             if paid:

@@ -1,5 +1,6 @@
 """Create a payment (and its link), close it, and apply a trade's state as Alipay reports it."""
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -10,6 +11,8 @@ from payment_service import metrics
 from payment_service.alipay import (
     AlipayConfigurationError,
     AlipayError,
+    AlipayGatewayError,
+    AlipaySystemError,
     TradeNotExist,
     TradeStatusError,
 )
@@ -67,6 +70,7 @@ async def create_payment(
         time_expire=payment.pay_deadline,
         notify_url=rt.settings.notify_url,
         return_url=rt.settings.return_url,
+        quit_url=rt.settings.quit_url(order_id),
     )
     return replace(payment, channel=channel), url
 
@@ -85,7 +89,9 @@ async def apply_trade(rt: Runtime, payment: Payment, trade: dict, source: str = 
         return False
     paid_at = alipay_time_or_none(trade.get("send_pay_date"))
     async with rt.sessions.begin() as session:
-        applied = await records.mark_paid(session, payment, trade["trade_no"], paid_at)
+        applied = await records.mark_paid(
+            session, payment, trade["trade_no"], paid_at, states.paid_amounts(trade)
+        )
     if applied:
         metrics.PAID.labels(source=source).inc()
         log.info("payment_paid", out_trade_no=payment.out_trade_no, source=source)
@@ -138,6 +144,13 @@ async def _close_at_alipay(rt: Runtime, payment: Payment) -> str:
         trade = await rt.alipay.query(out_trade_no)
     except TradeNotExist:
         return _NOT_AT_ALIPAY
+    except (AlipayGatewayError, AlipaySystemError) as exc:
+        # We cannot tell whether the buyer paid. While the buyer may still pay, the order
+        # service asks again later; once the time is up, alipay.trade.cancel settles it.
+        if now_utc() < payment.pay_deadline:
+            raise
+        log.warning("close_query_unknown_cancelling", out_trade_no=out_trade_no, error=str(exc))
+        return await _cancel_at_alipay(rt, payment)
     if await apply_trade(rt, payment, trade, source="close"):
         return states.PAID
     if trade.get("trade_status") != "WAIT_BUYER_PAY":
@@ -150,4 +163,35 @@ async def _close_at_alipay(rt: Runtime, payment: Payment) -> str:
         # paid (or closed) between our query and our close: ask again
         paid = await apply_trade(rt, payment, await rt.alipay.query(out_trade_no), "close")
         return states.PAID if paid else states.CLOSED
+    return states.CLOSED
+
+
+CANCEL_ATTEMPTS = 3
+CANCEL_RETRY_WAIT = 1.0
+
+
+async def _cancel_at_alipay(rt: Runtime, payment: Payment) -> str:
+    """alipay.trade.cancel: Alipay closes the trade if unpaid, refunds it in full if paid.
+
+    `closed` either way: the buyer keeps (or gets back) the money, so the order is cancelled.
+    A refund made by the cancel is recorded (payment `refunded`, with a succeeded refund row),
+    and no "paid" event is sent. `retry_flag=Y` means call again with the same parameters.
+    """
+    out_trade_no = payment.out_trade_no
+    for attempt in range(1, CANCEL_ATTEMPTS + 1):
+        try:
+            result = await rt.alipay.cancel(out_trade_no)
+        except TradeNotExist:
+            return _NOT_AT_ALIPAY
+        if result.get("retry_flag") != "Y":
+            break
+        if attempt == CANCEL_ATTEMPTS:
+            raise AlipayGatewayError(f"alipay.trade.cancel {out_trade_no}: still retry_flag=Y")
+        await asyncio.sleep(CANCEL_RETRY_WAIT)
+    action = result.get("action")
+    log.info("payment_cancelled_at_alipay", out_trade_no=out_trade_no, action=action)
+    if action == "refund":
+        async with rt.sessions.begin() as session:
+            if await records.record_cancel_refund(session, payment, result.get("trade_no") or ""):
+                metrics.REFUNDS.labels(result="cancelled").inc()
     return states.CLOSED

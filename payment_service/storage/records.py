@@ -148,11 +148,18 @@ async def move(session: AsyncSession, payment_id: int, target: str, **values) ->
 
 
 async def mark_paid(
-    session: AsyncSession, payment: Payment, trade_no: str, paid_at: datetime | None
+    session: AsyncSession,
+    payment: Payment,
+    trade_no: str,
+    paid_at: datetime | None,
+    amounts: dict[str, Decimal] | None = None,
 ) -> bool:
-    """Paid once, with its "paid" outbox event in the same transaction. False if already paid."""
+    """Paid once, with its "paid" outbox event in the same transaction. False if already paid.
+    `amounts`: the breakdown Alipay reported (receipt_amount, buyer_pay_amount, point_amount)."""
     paid_at = paid_at or now_utc()
-    if not await move(session, payment.id, states.PAID, trade_no=trade_no, paid_at=paid_at):
+    if not await move(
+        session, payment.id, states.PAID, trade_no=trade_no, paid_at=paid_at, **(amounts or {})
+    ):
         return False
     await enqueue_paid_event(session, payment, trade_no, paid_at)
     return True
@@ -190,6 +197,38 @@ async def enqueue(
             created_at=now,
             next_attempt_at=now + delay if delay else now,
         )
+    )
+
+
+CANCEL_REFUND_REASON = "alipay.trade.cancel: the buyer's time was up and the trade was paid"
+
+
+async def record_cancel_refund(session: AsyncSession, payment: Payment, trade_no: str) -> bool:
+    """alipay.trade.cancel refunded a paid trade in full: the payment was paid and is refunded,
+    in one step, with its refund row; no "paid" event (the order is cancelled). A payment a
+    notify recorded as paid meanwhile is refunded too (its relay then finds nothing to refund).
+    False when there was nothing to record."""
+    now = now_utc()
+    moved = await move(session, payment.id, states.PAID, trade_no=trade_no or None, paid_at=now)
+    if not moved:
+        current = known(await payment_by_id(session, payment.id), "the payment")
+        if current.status != states.PAID:
+            return False
+    if await refund_of(session, states.cancel_request_no(payment.out_trade_no)):
+        return False
+    await session.execute(
+        sa.insert(refunds).values(
+            payment_id=payment.id,
+            out_request_no=states.cancel_request_no(payment.out_trade_no),
+            amount=payment.amount,
+            reason=CANCEL_REFUND_REASON,
+            status=RefundStatus.SUCCEEDED,
+            created_at=now,
+            refunded_at=now,
+        )
+    )
+    return await move(
+        session, payment.id, states.REFUNDED, refunded_amount=payment.amount, closed_at=now
     )
 
 

@@ -33,6 +33,11 @@ payments = sa.Table(
     sa.Column("paid_at", UTCDateTime()),
     sa.Column("closed_at", UTCDateTime()),
     sa.Column("refunded_amount", MONEY, nullable=False, server_default="0"),
+    # what Alipay reported when it was paid (NULL when it did not say): a discounted payment has
+    # receipt_amount (the merchant's) and buyer_pay_amount below amount, points in point_amount
+    sa.Column("receipt_amount", MONEY),
+    sa.Column("buyer_pay_amount", MONEY),
+    sa.Column("point_amount", MONEY),
     # when the reconciler may query Alipay again; NULL = not checked yet (due once old enough)
     sa.Column("next_check_at", UTCDateTime()),
     sa.CheckConstraint("status IN ('created', 'paid', 'closed', 'refunded')", name="status_known"),

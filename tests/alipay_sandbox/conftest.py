@@ -2,6 +2,7 @@
 
 import itertools
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from alipay import AliPay
@@ -13,6 +14,7 @@ from .receiver import NotifyReceiver
 
 APP_ID = "9021000111111111"
 SELLER_ID = "2088000000000042"
+BEIJING = timezone(timedelta(hours=8))
 SCALE = 0.001  # Alipay's 4m,10m,10m,1h,... become 0.24s, 0.6s, 0.6s, 3.6s, ...
 
 _numbers = itertools.count(1)
@@ -62,7 +64,22 @@ def receiver():
     server.stop()
 
 
-class Merchant(AliPay):
+def beijing_now() -> str:
+    return datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class BeijingTimestamps:
+    """python-alipay-sdk stamps requests with `datetime.now()`, the server's own zone, and the
+    gateway refuses a timestamp 8 hours off; this machine's zone is UTC, so stamp Beijing time
+    as a merchant running in China (or fixing the SDK) would."""
+
+    def build_body(self, *args, **kwargs):
+        data = super().build_body(*args, **kwargs)
+        data["timestamp"] = beijing_now()
+        return data
+
+
+class Merchant(BeijingTimestamps, AliPay):
     """python-alipay-sdk, pointed at the emulator instead of openapi.alipay.com."""
 
     def __init__(self, gateway: str, **kwargs):
@@ -76,7 +93,9 @@ class Merchant(AliPay):
         return f"{self._gateway}?{self.api_alipay_trade_wap_pay(**kwargs)}"
 
 
-def make_merchant(emulator, keys, receiver, app_private_pem=None, appid=APP_ID) -> Merchant:
+def make_merchant(
+    emulator, keys, receiver, app_private_pem=None, appid=APP_ID, **kwargs
+) -> Merchant:
     return Merchant(
         gateway=f"{emulator.url}/gateway.do",
         appid=appid,
@@ -84,6 +103,7 @@ def make_merchant(emulator, keys, receiver, app_private_pem=None, appid=APP_ID) 
         app_private_key_string=app_private_pem or keys["pems"]["app"][0],
         alipay_public_key_string=keys["pems"]["alipay"][1],
         sign_type="RSA2",
+        **kwargs,
     )
 
 

@@ -11,9 +11,10 @@ from cryptography.hazmat.primitives import serialization
 
 from shared.alipay_cert import cert_sn, load_certificate
 from shared.alipay_sign import extract_response_content, verify_bytes
+from tests.support.cashier import log_in
 from tests.support.processes import ServiceProcess, free_port, run_module
 
-from .conftest import APP_ID, SCALE, SELLER_ID, out_trade_no
+from .conftest import APP_ID, SCALE, SELLER_ID, BeijingTimestamps, out_trade_no
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def read(folder: Path, name: str) -> str:
     return (folder / name).read_text(encoding="utf-8")
 
 
-class CertMerchant(DCAliPay):
+class CertMerchant(BeijingTimestamps, DCAliPay):
     def __init__(self, gateway: str, **kwargs):
         super().__init__(**kwargs)
         self._gateway = gateway
@@ -85,7 +86,7 @@ def test_python_alipay_sdk_cert_client_pays_and_queries(cert_emulator, cert_dir)
         subject="cert", out_trade_no=number, total_amount="3.00", return_url="http://x.example/r"
     )
     assert "app_cert_sn=" in query and "alipay_root_cert_sn=" in query
-    cashier = httpx.get(f"{cert_emulator.url}/gateway.do?{query}", timeout=10)
+    cashier = log_in(f"{cert_emulator.url}/gateway.do?{query}")
     assert cashier.status_code == 200, cashier.text[:500]
     # DCAliPay verifies the response with the key of alipayCertPublicKey_RSA2.crt.
     result = merchant.api_alipay_trade_query(out_trade_no=number)

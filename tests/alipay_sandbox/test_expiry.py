@@ -9,6 +9,7 @@ import pytest
 
 from alipay_sandbox import clock
 from alipay_sandbox.notifier import RETRY_INTERVALS
+from tests.support.cashier import login_url
 from tests.support.processes import ServiceProcess
 
 from .conftest import APP_ID, make_merchant, out_trade_no
@@ -32,7 +33,7 @@ def whole_second_deadline(seconds: float) -> tuple[str, datetime]:
 
 
 def open_expiring_trade(make_url, margin: float = 2.0) -> tuple[str, str, datetime]:
-    """(out_trade_no, pay URL, deadline) of a trade opened at the cashier before its deadline.
+    """(out_trade_no, pay URL, deadline) of a trade the buyer logged in to before its deadline.
 
     A link whose cashier page answers 409 is accepted as a stall only when the deadline had
     passed by the time of the answer; the trade is then made again with twice the margin, so a
@@ -43,6 +44,8 @@ def open_expiring_trade(make_url, margin: float = 2.0) -> tuple[str, str, dateti
         expire, deadline = whole_second_deadline(margin)
         url = make_url(number, expire)
         page = httpx.get(url, timeout=SLACK)
+        if page.status_code == 200:  # the buyer logs in: the trade exists from now on
+            page = httpx.post(login_url(page), follow_redirects=True, timeout=SLACK)
         if page.status_code == 200:
             return number, url, deadline
         assert page.status_code == 409 and datetime.now(UTC) >= deadline, (

@@ -6,11 +6,14 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from tests.support.cashier import log_in, login_url
+
 from .conftest import APP_ID, SELLER_ID, out_trade_no
 
 
 def open_cashier(url: str) -> httpx.Response:
-    return httpx.get(url, timeout=10)
+    """Open the link and log in: the trade exists from then on."""
+    return log_in(url)
 
 
 def pay_form_action(html: str) -> str:
@@ -19,10 +22,8 @@ def pay_form_action(html: str) -> str:
     return match[1]
 
 
-def test_page_pay_link_opens_the_cashier_and_creates_the_trade(emulator, merchant):
+def test_the_trade_exists_once_the_buyer_logs_in_not_when_the_link_opens(emulator, merchant):
     number = out_trade_no()
-    # before the buyer engages, Alipay knows no trade
-    assert merchant.api_alipay_trade_query(out_trade_no=number)["sub_code"] == "ACQ.TRADE_NOT_EXIST"
     url = merchant.page_pay_url(
         subject="测试订单 & more",
         out_trade_no=number,
@@ -30,11 +31,21 @@ def test_page_pay_link_opens_the_cashier_and_creates_the_trade(emulator, merchan
         return_url="https://shop.example/return",
     )
 
-    page = open_cashier(url)
+    page = httpx.get(url, timeout=10)
 
     assert page.status_code == 200
-    assert 'id="pay"' in page.text and 'id="cancel"' in page.text
+    assert 'id="login"' in page.text and 'id="pay"' in page.text and 'id="cancel"' in page.text
     assert "88.80" in page.text and number in page.text and "测试订单 &amp; more" in page.text
+    # the link was opened, but Alipay knows no trade until the buyer logs in or scans
+    assert merchant.api_alipay_trade_query(out_trade_no=number)["sub_code"] == "ACQ.TRADE_NOT_EXIST"
+    assert merchant.api_alipay_trade_close(out_trade_no=number)["sub_code"] == "ACQ.TRADE_NOT_EXIST"
+    assert httpx.get(f"{emulator.url}/sandbox/trades/{number}").json()["status"] == "LINK_ISSUED"
+
+    page = httpx.post(login_url(page), follow_redirects=True, timeout=10)
+
+    assert (
+        page.status_code == 200 and 'id="trade-no"' in page.text and 'id="login"' not in page.text
+    )
     result = merchant.api_alipay_trade_query(out_trade_no=number)  # verified by the SDK
     assert result["code"] == "10000"
     assert result["trade_status"] == "WAIT_BUYER_PAY"
@@ -223,11 +234,11 @@ def test_wap_cancel_goes_to_quit_url(emulator, merchant):
 def test_a_new_link_with_another_amount_for_an_existing_trade_is_refused(emulator, merchant):
     number = out_trade_no()
     open_cashier(merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.00"))
-    same = open_cashier(
-        merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.00")
+    same = httpx.get(
+        merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.00"), timeout=10
     )
-    assert same.status_code == 200
-    other = open_cashier(
-        merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.01")
+    assert same.status_code == 200 and 'id="trade-no"' in same.text  # logged in already
+    other = httpx.get(
+        merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="2.01"), timeout=10
     )
     assert other.status_code == 400 and "ACQ.CONTEXT_INCONSISTENT" in other.text

@@ -2,6 +2,8 @@
 
 import httpx
 
+from tests.support.cashier import log_in
+
 from .conftest import out_trade_no
 
 
@@ -74,7 +76,7 @@ def test_refund_of_an_unpaid_or_unknown_trade(emulator, merchant):
     number = out_trade_no("R")
     unknown = merchant.api_alipay_trade_refund("1.00", out_trade_no=number)
     assert unknown["sub_code"] == "ACQ.TRADE_NOT_EXIST"
-    httpx.get(merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="1.00"))
+    log_in(merchant.page_pay_url(subject="x", out_trade_no=number, total_amount="1.00"))
     unpaid = merchant.api_alipay_trade_refund("1.00", out_trade_no=number)
     assert unpaid["sub_code"] == "ACQ.TRADE_STATUS_ERROR"
 

@@ -14,8 +14,9 @@ from shared.alipay_sign import (
     sign_params,
     verify_bytes,
 )
+from tests.support.cashier import login_url
 
-from .conftest import APP_ID, make_merchant, out_trade_no
+from .conftest import APP_ID, beijing_now, make_merchant, out_trade_no
 
 
 def signed(params: dict, private_pem: str, charset: str = "utf-8") -> dict:
@@ -23,7 +24,7 @@ def signed(params: dict, private_pem: str, charset: str = "utf-8") -> dict:
         "charset": charset,
         "sign_type": "RSA2",
         "version": "1.0",
-        "timestamp": "2024-01-02 03:04:05",
+        "timestamp": beijing_now(),
         "app_id": APP_ID,
         **params,
     }
@@ -147,6 +148,7 @@ def test_query_string_and_form_body_are_merged(emulator, keys, merchant):
         data={"biz_content": params["biz_content"]},
     )
     assert page.status_code == 200, page.text
+    assert httpx.post(login_url(page), timeout=10).status_code == 303
     assert merchant.api_alipay_trade_query(out_trade_no=number)["code"] == "10000"
 
 

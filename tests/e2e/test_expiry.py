@@ -30,7 +30,7 @@ async def stack(pg_databases, tmp_path_factory):
 
 
 async def test_expired_order_is_cancelled_and_its_trade_closed(live):
-    """The buyer opens the cashier (the trade now exists at Alipay, waiting for the buyer) and
+    """The buyer logs in at the cashier (the trade now exists at Alipay, waiting for the buyer) and
     walks away. After the deadline the sweeper asks the payment service to close; the trade
     is closed at the emulator, the order cancelled, its stock and sales given back. Alipay
     then refuses to take money for the closed trade."""
@@ -41,7 +41,7 @@ async def test_expired_order_is_cancelled_and_its_trade_closed(live):
     order_id = order["order_id"]
     assert (await stack.sku(sku["id"]))["stock"] == sku["stock"] - 3
     pay_url = await stack.pay_url(buyer, order_id)
-    await stack.open_cashier(pay_url)
+    await stack.open_cashier(pay_url, log_in=True)
 
     canceled = await stack.wait_order_status(buyer, order_id, "canceled", within=PAY_TIMEOUT + 15)
     assert canceled["order_id"] == order_id

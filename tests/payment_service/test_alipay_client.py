@@ -142,7 +142,7 @@ def test_pay_links_carry_urls_deadline_and_a_valid_signature(channel, method, pr
         **biz,
         "out_trade_no": "A1b2",
         "total_amount": "88.80",
-        "subject": "书 & pen",
+        "subject": "书 pen",  # `&` is one of the characters Alipay forbids in a subject
         "product_code": product_code,
         "time_expire": "2030-05-06 15:08:09",
     }

@@ -26,6 +26,7 @@ from tests.payment_service.conftest import (
     start_payment_service,
 )
 from tests.payment_service.keys import pair
+from tests.support.cashier import log_in_async
 from tests.support.processes import free_port
 
 
@@ -35,11 +36,11 @@ async def close(service, order_id: str) -> httpx.Response:
 
 
 async def open_at_alipay(service, order_id: str) -> str:
-    """Create the payment and follow its link, as the buyer's browser does: the trade exists."""
+    """Create the payment, follow its link and log in, as the buyer does: the trade exists."""
     response = await create_payment(service, order_id)
     assert response.status_code == 200, response.text
     async with httpx.AsyncClient() as client:
-        cashier = await client.get(response.json()["pay_url"])
+        cashier = await log_in_async(client, response.json()["pay_url"])
     assert cashier.status_code == 200, cashier.text[:300]
     return response.json()["pay_url"]
 

@@ -1,6 +1,7 @@
 """The internal routes the order service calls: signed, one payment per order, close."""
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
@@ -42,10 +43,35 @@ async def test_create_payment_returns_a_signed_link_to_the_gateway(payment_servi
     assert params["return_url"] == f"{payment_service.url}/alipay/return"
     assert biz["time_expire"] == "2031-02-03 12:05:06"
     assert biz["total_amount"] == "99.90"
+    # a buyer who leaves the cashier lands on the order's page, told so; not on the return
+    # page, which expects Alipay's signed return
+    quit_url = f"http://shop.example/pay/result?order_id={body['order_id']}&result=left"
+    assert biz["quit_url"] == quit_url
     # the emulator (a separate implementation of the gateway) accepts the link
     async with httpx.AsyncClient() as client:
         cashier = await client.get(body["pay_url"])
-    assert cashier.status_code == 200, cashier.text[:500]
+        assert cashier.status_code == 200, cashier.text[:500]
+        leave = re.search(r'action="([^"]+/cancel)"', cashier.text)[1]
+        left = await client.post(f"{sandbox.url}{leave}")
+    assert left.status_code == 303 and left.headers["location"] == quit_url
+
+
+async def test_the_subject_is_cleaned_of_what_alipay_forbids(payment_service):
+    order_id = new_order_id()
+    async with internal_client(payment_service.url, SECRET) as client:
+        response = await client.post(
+            "/internal/payments",
+            json={
+                "order_id": order_id,
+                "amount": "1.00",
+                "subject": "Tea / cups=2 & saucers",
+                "channel": "page",
+                "pay_deadline": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+            },
+        )
+    assert response.status_code == 200, response.text
+    subject = json.loads(pay_params(response.json()["pay_url"])["biz_content"])["subject"]
+    assert subject == "Tea cups 2 saucers"  # the length limit: tests/shared/test_alipay_wire.py
 
 
 async def test_same_order_twice_is_the_same_payment(payment_service, payment_db):

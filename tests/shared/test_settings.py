@@ -22,3 +22,18 @@ def test_a_real_secret_is_accepted_in_production(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SERVICE_AUTH_SECRET", "a-long-random-value")
     assert ServiceSettings(_env_file=None).service_auth_secret == "a-long-random-value"
+
+
+def test_production_needs_the_seller_id(monkeypatch):
+    from payment_service.settings import PaymentSettings
+
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SERVICE_AUTH_SECRET", "a-long-random-value")
+    monkeypatch.delenv("ALIPAY_SELLER_ID", raising=False)
+    with pytest.raises(ValidationError, match="ALIPAY_SELLER_ID"):
+        PaymentSettings(_env_file=None)
+    monkeypatch.setenv("ALIPAY_SELLER_ID", "2088000000000001")
+    assert PaymentSettings(_env_file=None).alipay_seller_id == "2088000000000001"
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.delenv("ALIPAY_SELLER_ID")
+    assert PaymentSettings(_env_file=None).alipay_seller_id == ""

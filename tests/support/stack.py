@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from tests.support.cashier import login_url
 from tests.support.keys import write_key_pair
 from tests.support.processes import ServiceProcess, free_port, run_module
 
@@ -326,10 +327,14 @@ class Stack:
 
     # ----------------------------------------------------------------- Alipay's side (emulator)
 
-    async def open_cashier(self, pay_url: str) -> httpx.Response:
-        """What the browser does with the link: the emulator shows its cashier page."""
+    async def open_cashier(self, pay_url: str, log_in: bool = False) -> httpx.Response:
+        """What the browser does with the link: the emulator shows its cashier page. No trade
+        exists at Alipay until the buyer logs in (or scans): `log_in` does that too."""
         response = await self.http.get(pay_url, follow_redirects=True)
         assert response.status_code == 200, response.text
+        if log_in:
+            response = await self.http.post(login_url(response), follow_redirects=True)
+            assert response.status_code == 200, response.text
         return response
 
     async def pay_at_emulator(self, out_trade_no: str) -> httpx.Response:

@@ -187,7 +187,8 @@ function takePaymentReturn(orderId) {
 
 /**
  * Back from Alipay: the payment service sends the browser to /?order_id=…&result=…. Leaving the
- * cashier comes back unsigned (result=invalid, no order id): the order is the one we sent there.
+ * wap cashier comes back as result=left (its quit_url); a return without an order id is the
+ * order we sent there.
  */
 function readPaymentReturn() {
   const query = new URLSearchParams(location.search);
@@ -195,7 +196,8 @@ function readPaymentReturn() {
   const paying = takePaying();
   const orderId = query.get("order_id") || paying;
   let result = "left";
-  if (query.get("order_id")) result = query.get("result") === "success" ? "success" : "unverified";
+  const given = query.get("result");
+  if (query.get("order_id")) result = given === "success" || given === "left" ? given : "unverified";
   const hash = orderId ? `#/orders/${encodeURIComponent(orderId)}` : "#/orders";
   if (orderId) paymentReturn = { orderId, result };
   history.replaceState(null, "", `${location.pathname}${hash}`);
