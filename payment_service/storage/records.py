@@ -32,6 +32,11 @@ async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str):
     return (await session.execute(query)).mappings().first()
 
 
+async def payment_by_trade_no(session: AsyncSession, trade_no: str):
+    query = sa.select(payments).where(payments.c.trade_no == trade_no)
+    return (await session.execute(query)).mappings().first()
+
+
 async def payment_by_id(session: AsyncSession, payment_id: int):
     query = sa.select(payments).where(payments.c.id == payment_id)
     return (await session.execute(query)).mappings().first()
