@@ -50,12 +50,38 @@ async def handle_notify(rt: Runtime, body: bytes) -> bool:
             detail=str(rejected),
             out_trade_no=(params or {}).get("out_trade_no"),
         )
-        async with rt.sessions.begin() as session:
-            await records.record_notify(
-                session, body[: checks.MAX_BODY_BYTES], verified, rejected.outcome, params
-            )
         metrics.NOTIFIES.labels(outcome=rejected.outcome).inc()
+        if verified:  # signed by Alipay: kept whole, however many
+            await _record_rejected(rt, body[: checks.MAX_BODY_BYTES], True, rejected, params)
+        elif await _may_store_unverified(rt):
+            await _record_rejected(rt, body, False, rejected, params, checks.UNVERIFIED_KEEP_BYTES)
+        else:
+            metrics.NOTIFIES_UNSTORED.inc()
         return False
+
+
+async def _record_rejected(
+    rt: Runtime,
+    body: bytes,
+    verified: bool,
+    rejected: NotifyRejected,
+    params: dict | None,
+    keep_bytes: int | None = None,
+) -> None:
+    async with rt.sessions.begin() as session:
+        await records.record_notify(
+            session, body, verified, rejected.outcome, params, keep_bytes=keep_bytes
+        )
+
+
+async def _may_store_unverified(rt: Runtime) -> bool:
+    """Anyone can send an unsigned or forged notify: at most PAYMENT_UNVERIFIED_NOTIFIES_PER_MINUTE
+    of them are stored per process and minute (0: no cap), the rest only counted."""
+    limit = rt.settings.unverified_notifies_per_minute
+    if limit == 0:
+        return True
+    count = await rt.unverified_notifies.hit("unverified_notify", 60)
+    return count.events <= limit
 
 
 async def _trade_no_taken(rt: Runtime, params: dict) -> bool:
