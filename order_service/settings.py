@@ -22,6 +22,8 @@ class OrderSettings(ServiceSettings):
     pay_timeout_seconds: int = Field(1800, gt=0)
     freight: Money = Decimal("10.00")
     sweep_interval_seconds: float = Field(30.0, gt=0)
+    sweep_batch_size: int = Field(100, gt=0)
+    sweep_concurrency: int = Field(10, gt=0)
     payment_timeout_seconds: float = Field(5.0, gt=0)
     db_pool_size: int = Field(10, gt=0)
     db_max_overflow: int = Field(20, ge=0)
