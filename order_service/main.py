@@ -61,11 +61,16 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.cart = open_cart_store(resolved.redis_url, resolved.redis_timeout_seconds)
+        app.state.cart = open_cart_store(
+            resolved.redis_url,
+            resolved.redis_timeout_seconds,
+            resolved.redis_key_prefix,
+            resolved.cart_idle_days * 86400,
+        )
         app.state.media_files = media_files(resolved.media_dir)
         app.state.authenticator = Authenticator(app.state.sessions, resolved.jwt_secret)
         app.state.rate_counter = open_rate_counter(
-            resolved.redis_url, resolved.redis_timeout_seconds
+            resolved.redis_url, resolved.redis_timeout_seconds, resolved.redis_key_prefix
         )
         app.state.login_throttle = LoginThrottle(
             app.state.rate_counter, resolved.login_failure_limit, resolved.client_rate_limit
