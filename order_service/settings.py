@@ -22,6 +22,8 @@ class OrderSettings(ServiceSettings):
     pay_timeout_seconds: int = Field(1800, gt=0)
     freight: Money = Decimal("10.00")
     sweep_interval_seconds: float = Field(30.0, gt=0)
+    sweep_batch_size: int = Field(100, gt=0)
+    sweep_concurrency: int = Field(10, gt=0)
     payment_timeout_seconds: float = Field(5.0, gt=0)
     db_pool_size: int = Field(10, gt=0)
     db_max_overflow: int = Field(20, ge=0)
@@ -33,6 +35,10 @@ class OrderSettings(ServiceSettings):
     db_command_timeout_seconds: float = Field(5.0, gt=0)
     db_pool_timeout_seconds: float = Field(3.0, gt=0)
     redis_timeout_seconds: float = Field(2.0, gt=0)
+    # before every Redis key of this service (carts, rate-limit counters): a Redis shared with
+    # other applications or shops
+    redis_key_prefix: str = Field("", max_length=64)
+    cart_idle_days: int = Field(30, ge=0)  # a cart untouched this long expires (0: never)
     login_failure_limit: int = Field(5, ge=0)
     client_rate_limit: int = Field(60, ge=0)
     password_hash_workers: int = Field(1, gt=0)

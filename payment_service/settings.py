@@ -43,6 +43,9 @@ class PaymentSettings(ServiceSettings):
     order_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
     )
+    unverified_notifies_per_minute: int = Field(
+        60, ge=0, validation_alias=AliasChoices("PAYMENT_UNVERIFIED_NOTIFIES_PER_MINUTE")
+    )
     db_connect_timeout_seconds: float = Field(
         3.0, gt=0, validation_alias=AliasChoices("PAYMENT_DB_CONNECT_TIMEOUT_SECONDS")
     )
