@@ -1,12 +1,17 @@
 """`python -m bench`: every benchmark in turn with its defaults;
-`python -m bench NAME [flags]`: one of them (NAME is signing, checkout or payment), flags
+`python -m bench NAME [flags]`: one of them (NAME is signing, checkout, payment or expiry), flags
 passed on."""
 
 import sys
 
-from bench import checkout, payment, signing
+from bench import checkout, expiry, payment, signing
 
-BENCHMARKS = {"signing": signing.main, "checkout": checkout.main, "payment": payment.main}
+BENCHMARKS = {
+    "signing": signing.main,
+    "checkout": checkout.main,
+    "payment": payment.main,
+    "expiry": expiry.main,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) > 1:

@@ -179,6 +179,10 @@ class Bench:
         }
         self.order_env = common | {
             "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
+            # every buyer registers from 127.0.0.1: the per-address log-in limit is off
+            "ORDER_CLIENT_RATE_LIMIT": "0",
+            # each buyer holds many unpaid Alipay orders, ready to be asked for a link
+            "ORDER_MAX_UNPAID_ORDERS": "0",
             "ORDER_DATABASE_URL": self.order_db,
             "ORDER_REDIS_URL": await fresh_redis_url(),
             "ORDER_PAYMENT_SERVICE_URL": payment_url,

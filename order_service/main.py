@@ -6,6 +6,7 @@ client, starts the expiry sweeper, and closes all of it (sweeper cancelled and a
 shutdown.
 """
 
+import math
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -20,7 +21,7 @@ from order_service.api.media import MediaMount, media_files
 from order_service.clients.payment import PaymentClient
 from order_service.services.checkout import Checkout, CheckoutHooks
 from order_service.services.passwords import PasswordHashing
-from order_service.services.sweeper import sweep_once
+from order_service.services.sweeper import sweep
 from order_service.services.throttle import LoginThrottle
 from order_service.services.users import Authenticator
 from order_service.settings import OrderSettings
@@ -39,8 +40,10 @@ WEB_DIR = Path(str(files("order_service.web")))
 
 
 def _lease_seconds(settings: OrderSettings) -> float:
-    # Long enough for one close call (connect + read) and the cancel after it.
-    return settings.payment_service_timeout_seconds * 3 + 5
+    # Long enough for a round: its batch in waves of `sweep_concurrency`, each wave one close
+    # call (connect + read) and the cancel after it.
+    waves = math.ceil(settings.sweep_batch_size / settings.sweep_concurrency)
+    return (settings.payment_service_timeout_seconds * 3 + 5) * waves
 
 
 def create_app(settings: OrderSettings | None = None) -> FastAPI:
@@ -52,11 +55,16 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.cart = open_cart_store(resolved.redis_url, resolved.redis_timeout_seconds)
+        app.state.cart = open_cart_store(
+            resolved.redis_url,
+            resolved.redis_timeout_seconds,
+            resolved.redis_key_prefix,
+            resolved.cart_idle_days * 86400,
+        )
         app.state.media_files = media_files(resolved.media_dir)
         app.state.authenticator = Authenticator(app.state.sessions, resolved.jwt_secret)
         app.state.rate_counter = open_rate_counter(
-            resolved.redis_url, resolved.redis_timeout_seconds
+            resolved.redis_url, resolved.redis_timeout_seconds, resolved.redis_key_prefix
         )
         app.state.login_throttle = LoginThrottle(
             app.state.rate_counter, resolved.login_failure_limit, resolved.client_rate_limit
@@ -79,7 +87,13 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         sweeper = start_periodic(
             "order-expiry-sweeper",
             resolved.sweep_interval_seconds,
-            lambda: sweep_once(app.state.sessions, app.state.payments, lease_seconds),
+            lambda: sweep(
+                app.state.sessions,
+                app.state.payments,
+                lease_seconds,
+                resolved.sweep_batch_size,
+                resolved.sweep_concurrency,
+            ),
         )
         try:
             yield

@@ -5,6 +5,10 @@ from prometheus_client import Counter, Gauge
 NOTIFIES = Counter(
     "payment_notifies_total", "Alipay notifies received, by recorded outcome", ["outcome"]
 )
+NOTIFIES_UNSTORED = Counter(
+    "payment_notifies_unstored_total",
+    "Unverified notifies answered fail but not stored: over PAYMENT_UNVERIFIED_NOTIFIES_PER_MINUTE",
+)
 PAID = Counter("payment_paid_total", "Payments recorded as paid, by what told us", ["source"])
 REFUNDS = Counter("payment_refunds_total", "Late-payment refunds settled", ["result"])
 RELAY_DELIVERIES = Counter(

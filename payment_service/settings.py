@@ -24,6 +24,7 @@ class PaymentSettings(ServiceSettings, DatabasePoolSettings):
     order_service_timeout_seconds: float = Field(
         5.0, gt=0, validation_alias=AliasChoices("PAYMENT_ORDER_TIMEOUT_SECONDS")
     )
+    unverified_notifies_per_minute: int = Field(60, ge=0)
 
     alipay_app_id: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_ID"))
     alipay_app_private_key: str = Field("", validation_alias=AliasChoices("ALIPAY_APP_PRIVATE_KEY"))

@@ -28,5 +28,6 @@ command -v apt-get >/dev/null ||
 echo "Chromium is missing; installing Debian's chromium" >&2
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 $SUDO apt-get update -qq >&2
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >&2
+# fonts-noto-cjk: the storefront speaks Chinese; without a CJK font its screenshots show boxes
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >&2
 find_chromium || { echo "FATAL: could not install chromium" >&2; exit 1; }

@@ -109,7 +109,7 @@ class MemoryRateCounter:
         return None
 
 
-def open_rate_counter(url: str, timeout_seconds: float) -> RateCounter:
+def open_rate_counter(url: str, timeout_seconds: float, key_prefix: str = "") -> RateCounter:
     if url.startswith("memory://"):
         return MemoryRateCounter()
-    return RedisRateCounter(connect_redis(url, timeout_seconds))
+    return RedisRateCounter(connect_redis(url, timeout_seconds), key_prefix + "ratelimit:")

@@ -1,14 +1,19 @@
 """Signed internal calls between our services (HMAC-SHA256 with SERVICE_AUTH_SECRET).
 
-The signature covers the method, the path with its query, a Unix timestamp and the SHA-256 of
-the body, so a captured request cannot be replayed against another route, with another body,
-or minutes later. Written by hand because it is twenty lines of the standard library; the
+The signature covers the method, the path with its query, a Unix timestamp, a random nonce and
+the SHA-256 of the body, so a captured request cannot be replayed against another route, with
+another body, or later than MAX_SKEW_SECONDS; within that window InternalAuthMiddleware
+remembers each nonce it accepted and refuses it again (401 `replayed_request`, issue 10 item 12).
+The memory is per process: a replay reaching another process of the same service within the
+window is not caught. Written by hand because it is twenty lines of the standard library; the
 libraries that do this (HTTP message signatures) bring key management we do not need.
 """
 
 import hashlib
 import hmac
+import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Generator
 
 import httpx
@@ -19,12 +24,16 @@ from shared.errors import Problem, problem_response
 
 TIMESTAMP_HEADER = "X-Service-Timestamp"
 SIGNATURE_HEADER = "X-Service-Signature"
-MAX_SKEW_SECONDS = 300
+NONCE_HEADER = "X-Service-Nonce"
+MAX_SKEW_SECONDS = 60
+MAX_NONCE_CHARS = 64
 
 
-def signature(secret: str, method: str, path: str, timestamp: str, body: bytes) -> str:
+def signature(
+    secret: str, method: str, path: str, timestamp: str, body: bytes, nonce: str = ""
+) -> str:
     message = "\n".join(
-        [method.upper(), path, timestamp, hashlib.sha256(body).hexdigest()]
+        [method.upper(), path, timestamp, nonce, hashlib.sha256(body).hexdigest()]
     ).encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
@@ -33,9 +42,11 @@ def signed_headers(
     secret: str, method: str, path: str, body: bytes, now: float | None = None
 ) -> dict:
     timestamp = str(int(time.time() if now is None else now))
+    nonce = secrets.token_hex(16)
     return {
         TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: signature(secret, method, path, timestamp, body),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: signature(secret, method, path, timestamp, body, nonce),
     }
 
 
@@ -44,7 +55,9 @@ def check_signature(
 ) -> None:
     """Raise Problem(401) unless the headers carry a fresh, valid signature."""
     check_signature_headers(headers, now)
-    expected = signature(secret, method, path, headers[TIMESTAMP_HEADER], body)
+    expected = signature(
+        secret, method, path, headers[TIMESTAMP_HEADER], body, headers[NONCE_HEADER]
+    )
     if not hmac.compare_digest(expected, headers[SIGNATURE_HEADER]):
         raise Problem(401, "bad_signature", "The request signature does not match.")
 
@@ -53,8 +66,11 @@ def check_signature_headers(headers, now: float | None = None) -> None:
     """What can be checked without the body: both headers there, the timestamp fresh."""
     timestamp = headers.get(TIMESTAMP_HEADER)
     given = headers.get(SIGNATURE_HEADER)
-    if not timestamp or not given:
+    nonce = headers.get(NONCE_HEADER)
+    if not timestamp or not given or not nonce:
         raise Problem(401, "unsigned_request", "This route needs a signed internal request.")
+    if len(nonce) > MAX_NONCE_CHARS:
+        raise Problem(401, "bad_signature", "The request nonce is too long.")
     try:
         skew = abs((time.time() if now is None else now) - int(timestamp))
     except ValueError:
@@ -96,6 +112,24 @@ def require_service_auth(get_secret):
     return dependency
 
 
+class NonceMemory:
+    """The nonces accepted in the last MAX_SKEW_SECONDS (older ones are stale anyway)."""
+
+    def __init__(self, window: float = MAX_SKEW_SECONDS):
+        self.window = window
+        self.seen: OrderedDict[str, float] = OrderedDict()  # nonce -> when it may be forgotten
+
+    def first_use(self, nonce: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        while self.seen and next(iter(self.seen.values())) <= now:
+            self.seen.popitem(last=False)
+        if nonce in self.seen:
+            return False
+        # twice the window: a timestamp may be up to a window old or a window ahead
+        self.seen[nonce] = now + 2 * self.window
+        return True
+
+
 class InternalAuthMiddleware:
     """Pure ASGI: every request under `prefix` is refused with 401 unless signed, before the app
     reads or parses its body (the contract). Unsigned or stale: 401 without reading the body at
@@ -107,6 +141,7 @@ class InternalAuthMiddleware:
         self.app = app
         self.get_secret = get_secret  # (scope) -> secret, read once the lifespan has run
         self.prefix = prefix
+        self.nonces = NonceMemory()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -129,6 +164,8 @@ class InternalAuthMiddleware:
                     break
             body = b"".join(chunks)
             check_signature(secret, method, path, body, headers)
+            if not self.nonces.first_use(headers[NONCE_HEADER]):
+                raise Problem(401, "replayed_request", "This signed request was already used.")
         except Problem as exc:
             response = problem_response(exc.status, exc.code, exc.detail, headers=exc.headers)
             return await response(scope, receive, send)

@@ -15,6 +15,9 @@ from shared.db import DatabaseTimeouts
 
 # Long enough for HS256 (PyJWT warns under 32 bytes), and refused outside development anyway.
 DEV_PLACEHOLDER = "dev-insecure-placeholder-secret-change-me"
+# HS256 keys (the JWT, the internal calls' HMAC) shorter than the hash are guessable; production
+# refuses them (issue 10, item 10)
+MIN_SECRET_BYTES = 32
 
 
 class ServiceSettings(BaseSettings):
@@ -38,10 +41,16 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(
                     f"{name} must be set to a real secret when APP_ENV={self.environment}"
                 )
+            if self.environment == "production" and len(value.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"{name} must be at least {MIN_SECRET_BYTES} bytes when APP_ENV=production "
+                    "(openssl rand -hex 32)"
+                )
         return self
 
     def secret_fields(self) -> tuple[str, ...]:
-        """Names of fields that must not keep the development placeholder."""
+        """Names of fields that must not keep the development placeholder (nor, in production,
+        be shorter than MIN_SECRET_BYTES)."""
         return ("service_auth_secret",)
 
 

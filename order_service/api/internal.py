@@ -14,6 +14,8 @@ from shared.service_auth import require_service_auth
 router = APIRouter(
     prefix="/internal",
     tags=["internal"],
+    # between our services only: not in the public /openapi.json (docs/architecture.md lists them)
+    include_in_schema=False,
     dependencies=[
         Depends(
             require_service_auth(lambda request: request.app.state.settings.service_auth_secret)

@@ -1,7 +1,8 @@
 """The cart: per user a hash `sku_id -> count` and a set of selected sku ids.
 
-Redis in production (the original design's keys), or `memory://`, an in-process store with the
-same interface for the quick start and a single process.
+Redis in production (the original design's keys, after ORDER_REDIS_KEY_PREFIX), or `memory://`,
+an in-process store with the same interface for the quick start and a single process. Every
+change of a cart sets both its keys to expire after ORDER_CART_IDLE_DAYS (issue 10, item 13).
 """
 
 from dataclasses import dataclass
@@ -29,22 +30,33 @@ class CartStore(Protocol):
     async def close(self) -> None: ...
 
 
-def _counts_key(user_id: int) -> str:
-    return f"cart_{user_id}"
-
-
-def _selected_key(user_id: int) -> str:
-    return f"cart_selected_{user_id}"
-
-
 class RedisCartStore:
-    def __init__(self, url: str, timeout_seconds: float = 2.0):
+    def __init__(
+        self,
+        url: str,
+        timeout_seconds: float = 2.0,
+        prefix: str = "",
+        idle_seconds: int = 0,
+    ):
         self.redis = connect_redis(url, timeout_seconds, decode_responses=True)
+        self.prefix = prefix
+        self.idle_seconds = idle_seconds  # 0: a cart never expires
+
+    def _counts_key(self, user_id: int) -> str:
+        return f"{self.prefix}cart_{user_id}"
+
+    def _selected_key(self, user_id: int) -> str:
+        return f"{self.prefix}cart_selected_{user_id}"
+
+    def _touch(self, pipe, user_id: int) -> None:
+        if self.idle_seconds:
+            pipe.expire(self._counts_key(user_id), self.idle_seconds)
+            pipe.expire(self._selected_key(user_id), self.idle_seconds)
 
     async def contents(self, user_id: int) -> CartContents:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(_counts_key(user_id))
-            pipe.smembers(_selected_key(user_id))
+            pipe.hgetall(self._counts_key(user_id))
+            pipe.smembers(self._selected_key(user_id))
             counts, selected = await pipe.execute()
         return CartContents(
             counts={int(sku): int(count) for sku, count in counts.items()},
@@ -53,11 +65,12 @@ class RedisCartStore:
 
     async def put(self, user_id: int, sku_id: int, count: int, selected: bool) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(_counts_key(user_id), str(sku_id), count)
+            pipe.hset(self._counts_key(user_id), str(sku_id), count)
             if selected:
-                pipe.sadd(_selected_key(user_id), str(sku_id))
+                pipe.sadd(self._selected_key(user_id), str(sku_id))
             else:
-                pipe.srem(_selected_key(user_id), str(sku_id))
+                pipe.srem(self._selected_key(user_id), str(sku_id))
+            self._touch(pipe, user_id)
             await pipe.execute()
 
     async def remove(self, user_id: int, sku_ids: list[int]) -> None:
@@ -65,8 +78,9 @@ class RedisCartStore:
             return
         names = [str(sku) for sku in sku_ids]
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(_counts_key(user_id), *names)
-            pipe.srem(_selected_key(user_id), *names)
+            pipe.hdel(self._counts_key(user_id), *names)
+            pipe.srem(self._selected_key(user_id), *names)
+            self._touch(pipe, user_id)
             await pipe.execute()
 
     async def ping(self) -> bool:
@@ -112,7 +126,9 @@ class MemoryCartStore:
         return None
 
 
-def open_cart_store(url: str, timeout_seconds: float = 2.0) -> CartStore:
+def open_cart_store(
+    url: str, timeout_seconds: float = 2.0, prefix: str = "", idle_seconds: int = 0
+) -> CartStore:
     if url.startswith("memory://"):
         return MemoryCartStore()
-    return RedisCartStore(url, timeout_seconds)
+    return RedisCartStore(url, timeout_seconds, prefix, idle_seconds)

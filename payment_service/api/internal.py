@@ -21,6 +21,8 @@ from shared.service_auth import require_service_auth
 router = APIRouter(
     prefix="/internal",
     tags=["internal"],
+    # between our services only: not in the public /openapi.json (docs/architecture.md lists them)
+    include_in_schema=False,
     dependencies=[
         Depends(
             require_service_auth(

@@ -10,6 +10,9 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import unquote_to_bytes
 
 MAX_BODY_BYTES = 64 * 1024
+# what an unverified notify keeps of its body: a real notify is 1-3 KB, so a forged copy of one
+# is kept whole, and anything bigger is cut (its SHA-256 and size are of the whole)
+UNVERIFIED_KEEP_BYTES = 4 * 1024
 REQUIRED_FIELDS = ("sign", "app_id", "out_trade_no", "trade_no", "trade_status", "total_amount")
 
 

@@ -4,6 +4,7 @@ Answer `success` when the notify is verified and recorded (a repeat included), `
 so Alipay retries anything we could not accept.
 """
 
+import sqlalchemy as sa
 import structlog
 
 from payment_service import metrics
@@ -30,7 +31,14 @@ async def handle_notify(rt: Runtime, body: bytes) -> bool:
             raise NotifyRejected("bad_signature")
         verified = True
         checks.check_merchant(params, rt.notify_checks)
-        outcome = await _apply(rt, body, params)
+        try:
+            outcome = await _apply(rt, body, params)
+        except sa.exc.IntegrityError as exc:
+            # a concurrent notify took this trade_no for another payment between the check in
+            # _apply and its update: the same refusal, recorded in a fresh transaction
+            if not await _trade_no_taken(rt, params):
+                raise
+            raise NotifyRejected("trade_no_conflict", "trade_no taken meanwhile") from exc
         metrics.NOTIFIES.labels(outcome=outcome).inc()
         if outcome == "paid":
             metrics.PAID.labels(source="notify").inc()
@@ -42,12 +50,44 @@ async def handle_notify(rt: Runtime, body: bytes) -> bool:
             detail=str(rejected),
             out_trade_no=(params or {}).get("out_trade_no"),
         )
-        async with rt.sessions.begin() as session:
-            await records.record_notify(
-                session, body[: checks.MAX_BODY_BYTES], verified, rejected.outcome, params
-            )
         metrics.NOTIFIES.labels(outcome=rejected.outcome).inc()
+        if verified:  # signed by Alipay: kept whole, however many
+            await _record_rejected(rt, body[: checks.MAX_BODY_BYTES], True, rejected, params)
+        elif await _may_store_unverified(rt):
+            await _record_rejected(rt, body, False, rejected, params, checks.UNVERIFIED_KEEP_BYTES)
+        else:
+            metrics.NOTIFIES_UNSTORED.inc()
         return False
+
+
+async def _record_rejected(
+    rt: Runtime,
+    body: bytes,
+    verified: bool,
+    rejected: NotifyRejected,
+    params: dict | None,
+    keep_bytes: int | None = None,
+) -> None:
+    async with rt.sessions.begin() as session:
+        await records.record_notify(
+            session, body, verified, rejected.outcome, params, keep_bytes=keep_bytes
+        )
+
+
+async def _may_store_unverified(rt: Runtime) -> bool:
+    """Anyone can send an unsigned or forged notify: at most PAYMENT_UNVERIFIED_NOTIFIES_PER_MINUTE
+    of them are stored per process and minute (0: no cap), the rest only counted."""
+    limit = rt.settings.unverified_notifies_per_minute
+    if limit == 0:
+        return True
+    count = await rt.unverified_notifies.hit("unverified_notify", 60)
+    return count.events <= limit
+
+
+async def _trade_no_taken(rt: Runtime, params: dict) -> bool:
+    async with rt.sessions() as session:
+        other = await records.payment_by_trade_no(session, params["trade_no"])
+    return other is not None and other.out_trade_no != params["out_trade_no"]
 
 
 def is_refund_notify(params: dict) -> bool:
@@ -85,6 +125,12 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
         checks.check_amount(params, payment.amount)
         outcome = "recorded"
         if states.is_paid_status(params["trade_status"]):
+            other = await records.payment_by_trade_no(session, params["trade_no"])
+            if other is not None and other.id != payment.id:
+                # genuine signature, yet Alipay's trade number is already another payment's
+                raise NotifyRejected(
+                    "trade_no_conflict", f"trade_no belongs to {other.out_trade_no}"
+                )
             paid = await records.mark_paid(
                 session,
                 payment,

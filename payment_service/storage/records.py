@@ -1,5 +1,6 @@
 """Reads and guarded writes of payment rows; each takes the caller's session (its transaction)."""
 
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -64,6 +65,10 @@ async def payment_by_order(
 async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> Payment | None:
     query = sa.select(payments).where(payments.c.out_trade_no == out_trade_no)
     return await _one_payment(session, query)
+
+
+async def payment_by_trade_no(session: AsyncSession, trade_no: str) -> Payment | None:
+    return await _one_payment(session, sa.select(payments).where(payments.c.trade_no == trade_no))
 
 
 async def payment_by_id(session: AsyncSession, payment_id: int) -> Payment | None:
@@ -233,9 +238,19 @@ async def record_cancel_refund(session: AsyncSession, payment: Payment, trade_no
 
 
 async def record_notify(
-    session: AsyncSession, body: bytes, verified: bool, outcome: str, params: dict | None
+    session: AsyncSession,
+    body: bytes,
+    verified: bool,
+    outcome: str,
+    params: dict | None,
+    keep_bytes: int | None = None,
 ) -> None:
+    """One notify as received; with keep_bytes, raw_body keeps only that many first bytes (the
+    digest and the size are of the whole body)."""
     params = params or {}
+    digest, size = hashlib.sha256(body).hexdigest(), len(body)
+    if keep_bytes is not None:
+        body = body[:keep_bytes]
     try:
         text = body.decode(params.get("charset") or "utf-8")
     except (UnicodeDecodeError, LookupError):
@@ -252,6 +267,8 @@ async def record_notify(
             notify_id=_clipped(params, "notify_id", 128),
             out_trade_no=_clipped(params, "out_trade_no", 64),
             trade_status=_clipped(params, "trade_status", 32),
+            body_sha256=digest,
+            body_size=size,
         )
     )
 

@@ -60,6 +60,9 @@ notifies = sa.Table(
     sa.Column("notify_id", sa.String(128)),
     sa.Column("out_trade_no", sa.String(64), index=True),
     sa.Column("trade_status", sa.String(32)),
+    # the body as received: an unverified notify keeps only its head in raw_body (issue 10)
+    sa.Column("body_sha256", sa.String(64)),
+    sa.Column("body_size", sa.Integer()),
 )
 
 refunds = sa.Table(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from order_service.services.sweeper import sweep_once
+from order_service.services.sweeper import sweep, sweep_once
 from shared.service_auth import ServiceAuth
 from tests.order_service.conftest import SERVICE_SECRET
 from tests.order_service.test_api import assert_problem
@@ -290,3 +290,35 @@ async def test_two_sweepers_share_the_work_without_doing_it_twice(make_shop, pay
         "deferred": 0,
         "skipped": 0,
     }
+
+
+async def test_a_backlog_larger_than_a_batch_is_drained_without_waiting_for_the_interval(
+    make_shop, payment_service
+):
+    """Issue 10, item 8: one round of 50 per interval. `sweep` is what the lifespan runs each
+    interval; one call claims again at once while a round claimed a full batch."""
+    shop = await make_shop(
+        payment_service_url=payment_service.url, pay_timeout_seconds=1, max_unpaid_orders=0
+    )
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(50)
+    for _ in range(12):
+        assert (await shop.order(buyer, [(sku, 1)])).status_code == 201
+    await asyncio.sleep(1.1)
+    outcome = await sweep(shop.sessions, shop.app.state.payments, 30, batch_size=5, concurrency=3)
+    assert outcome == {"canceled": 12, "paid": 0, "deferred": 0, "skipped": 0, "rounds": 3}
+    assert (await shop.stock(sku))["stock"] == 50
+    await shop.assert_conserved({sku: 50})
+
+
+async def test_draining_stops_at_a_deferred_close(make_shop):
+    """The payment service is down: one round, not a spin through the whole backlog."""
+    shop = await make_shop(pay_timeout_seconds=1)
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(50)
+    for _ in range(8):
+        assert (await shop.order(buyer, [(sku, 1)])).status_code == 201
+    await asyncio.sleep(1.1)
+    outcome = await sweep(shop.sessions, shop.app.state.payments, 30, batch_size=5, concurrency=5)
+    assert outcome == {"canceled": 0, "paid": 0, "deferred": 5, "skipped": 0, "rounds": 1}
+    assert (await shop.stock(sku))["stock"] == 42

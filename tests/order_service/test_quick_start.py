@@ -146,10 +146,14 @@ async def test_readyz_is_503_when_redis_does_not_answer(make_shop):
 
 def test_placeholder_secrets_are_refused_outside_development():
     with pytest.raises(ValidationError, match="jwt_secret"):
-        OrderSettings(APP_ENV="production", SERVICE_AUTH_SECRET="a real secret")
+        OrderSettings(APP_ENV="production", SERVICE_AUTH_SECRET="s" * 32)
     with pytest.raises(ValidationError, match="service_auth_secret"):
         OrderSettings(APP_ENV="test", jwt_secret="a real secret")
-    ok = OrderSettings(APP_ENV="production", SERVICE_AUTH_SECRET="s1", jwt_secret="s2", freight="0")
+    with pytest.raises(ValidationError, match="jwt_secret.*32 bytes"):
+        OrderSettings(APP_ENV="production", SERVICE_AUTH_SECRET="s" * 32, jwt_secret="short")
+    ok = OrderSettings(
+        APP_ENV="production", SERVICE_AUTH_SECRET="s" * 32, jwt_secret="j" * 32, freight="0"
+    )
     assert str(ok.freight) == "0.00"
 
 

@@ -169,6 +169,28 @@ async def test_internal_calls_without_a_valid_fresh_signature_get_401(
     assert await payment_db.payment(order_id) is None
 
 
+async def test_a_captured_signed_request_is_refused_when_replayed(payment_service, payment_db):
+    """Issue 10, item 12: a captured signed request was accepted again for 300 s."""
+    order_id = new_order_id()
+    body = _body(order_id)
+    path = "/internal/payments"
+    headers = {"Content-Type": "application/json"} | signed_headers(SECRET, "POST", path, body)
+    async with httpx.AsyncClient(base_url=payment_service.url) as client:
+        first = await client.post(path, content=body, headers=headers)
+        replayed = await client.post(path, content=body, headers=headers)
+        fresh = await client.post(
+            path,
+            content=body,
+            headers={"Content-Type": "application/json"}
+            | signed_headers(SECRET, "POST", path, body),
+        )
+    assert first.status_code == 200, first.text
+    assert replayed.status_code == 401
+    assert replayed.headers["content-type"] == "application/problem+json"
+    assert replayed.json()["code"] == "replayed_request"
+    assert fresh.status_code == 200  # the same call signed anew is fine (creating is idempotent)
+
+
 async def test_return_page_redirects_to_the_storefront_and_never_pays(payment_service, payment_db):
     order_id = new_order_id()
     await create_payment(payment_service, order_id)

@@ -108,7 +108,12 @@ async def _assert_refused(service, db, order_id, body: bytes, outcome: str, veri
     assert await db.outbox(order_id) == []
     new = (await db.notifies())[len(before) :]
     assert [(n["outcome"], n["verified"]) for n in new] == [(outcome, verified)]
-    assert bytes(new[0]["raw_body"]) == body[: 64 * 1024]
+    # a signed one is kept whole; an unverified one only its first 4 KiB, with the digest
+    assert bytes(new[0]["raw_body"]) == body[: 64 * 1024 if verified else 4 * 1024]
+    if len(body) <= 64 * 1024:
+        assert new[0]["body_size"] == len(body)
+    else:  # read only until it is known to be too big
+        assert 64 * 1024 < new[0]["body_size"] <= len(body)
 
 
 async def test_bad_signature_fails(payment_service, payment_db):
@@ -221,3 +226,22 @@ async def test_a_nul_character_fails_and_is_recorded(payment_service, payment_db
     await _assert_refused(payment_service, payment_db, order_id, body, "bad_encoding", False)
     expected_text = None if nul == b"\x00" else body.decode()
     assert (await payment_db.notifies())[-1]["raw_text"] == expected_text
+
+
+async def test_genuine_notify_reusing_another_payments_trade_no_fails_and_is_recorded(
+    payment_service, payment_db
+):
+    """Issue 10, item 9: it answered 500 (the trade_no column's unique constraint)."""
+    first = await open_payment(payment_service)
+    assert (await post_notify(payment_service, form(alipay_signed(notify_params(first))))).text == (
+        "success"
+    )
+    second = await open_payment(payment_service)
+    reused = form(alipay_signed(notify_params(second, trade_no=f"2030{first}")))
+    await _assert_refused(payment_service, payment_db, second, reused, "trade_no_conflict", True)
+    assert (await payment_db.payment(first))["trade_no"] == f"2030{first}"
+    # the genuine one for the second payment still pays it
+    assert (
+        await post_notify(payment_service, form(alipay_signed(notify_params(second))))
+    ).text == ("success")
+    assert (await payment_db.payment(second))["status"] == "paid"

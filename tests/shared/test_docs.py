@@ -86,3 +86,10 @@ def test_every_public_operation_has_its_own_summary_and_documents_its_errors(nam
             assert response["description"], (where, status)
         if operation.get("security"):  # needs a user's token
             assert "401" in errors, where
+
+
+@pytest.mark.parametrize("name", list(PUBLIC))
+def test_internal_routes_are_left_out_of_the_public_document(name):
+    """Issue 10, item 11: /openapi.json listed every /internal/ route, a map for an attacker."""
+    paths = APPS[name]().openapi()["paths"]
+    assert [path for path in paths if path.startswith("/internal")] == []

@@ -4,6 +4,7 @@ from fastapi import Depends, FastAPI
 
 from shared.errors import Problem, install_problem_handlers
 from shared.service_auth import (
+    NONCE_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     ServiceAuth,
@@ -37,10 +38,22 @@ def test_any_change_breaks_the_signature(method, path, body, secret):
     assert caught.value.status == 401
 
 
+def test_a_signature_within_the_window_of_60_s_is_fresh():
+    headers = signed_headers(SECRET, "POST", "/p", b"", now=1_000_000)
+    check_signature(SECRET, "POST", "/p", b"", headers, now=1_000_000 + 60)
+
+
+def test_the_nonce_is_signed():
+    headers = signed_headers(SECRET, "POST", "/p", b"")
+    with pytest.raises(Problem) as caught:
+        check_signature(SECRET, "POST", "/p", b"", {**headers, NONCE_HEADER: "other"})
+    assert caught.value.code == "bad_signature"
+
+
 def test_a_stale_signature_is_refused():
     headers = signed_headers(SECRET, "POST", "/p", b"", now=1_000_000)
     with pytest.raises(Problem) as caught:
-        check_signature(SECRET, "POST", "/p", b"", headers, now=1_000_000 + 301)
+        check_signature(SECRET, "POST", "/p", b"", headers, now=1_000_000 + 61)
     assert caught.value.code == "stale_signature"
 
 
@@ -72,7 +85,7 @@ async def test_an_unsigned_call_gets_a_401_problem():
         forged = await client.post(
             "/internal/echo",
             json={"n": 1},
-            headers={TIMESTAMP_HEADER: "1", SIGNATURE_HEADER: "00"},
+            headers={TIMESTAMP_HEADER: "1", SIGNATURE_HEADER: "00", NONCE_HEADER: "n"},
         )
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -18,17 +18,31 @@ def test_other_environments_refuse_the_placeholder(monkeypatch, environment):
         ServiceSettings(_env_file=None)
 
 
+REAL = "0123456789abcdef0123456789abcdef"  # 32 bytes
+
+
 def test_a_real_secret_is_accepted_in_production(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("SERVICE_AUTH_SECRET", "a-long-random-value")
-    assert ServiceSettings(_env_file=None).service_auth_secret == "a-long-random-value"
+    monkeypatch.setenv("SERVICE_AUTH_SECRET", REAL)
+    assert ServiceSettings(_env_file=None).service_auth_secret == REAL
+
+
+def test_production_refuses_a_secret_shorter_than_32_bytes(monkeypatch):
+    """Issue 10, item 10: any non-placeholder value was accepted, "s1" included."""
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SERVICE_AUTH_SECRET", REAL[:31])
+    with pytest.raises(ValidationError, match="service_auth_secret.*32 bytes"):
+        ServiceSettings(_env_file=None)
+    # counted in bytes, not characters: 11 three-byte characters are 33 bytes
+    monkeypatch.setenv("SERVICE_AUTH_SECRET", "密" * 11)
+    assert ServiceSettings(_env_file=None).service_auth_secret == "密" * 11
 
 
 def test_production_needs_the_seller_id(monkeypatch):
     from payment_service.settings import PaymentSettings
 
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("SERVICE_AUTH_SECRET", "a-long-random-value")
+    monkeypatch.setenv("SERVICE_AUTH_SECRET", REAL)
     monkeypatch.delenv("ALIPAY_SELLER_ID", raising=False)
     with pytest.raises(ValidationError, match="ALIPAY_SELLER_ID"):
         PaymentSettings(_env_file=None)
