@@ -34,6 +34,7 @@ from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
 from shared.ratelimit import open_rate_counter
 from shared.service_auth import InternalAuthMiddleware
+from shared.tracing import instrument_app, instrument_engine, shutdown_tracing
 
 # The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
 WEB_DIR = Path(str(files("order_service.web")))
@@ -58,6 +59,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             transaction_pooler=resolved.db_transaction_pooler,
             timeouts=resolved.db_timeouts(),
         )
+        instrument_engine(engine)
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
@@ -111,6 +113,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             await app.state.rate_counter.close()
             app.state.password_hashing.close()
             await engine.dispose()
+            shutdown_tracing()
 
     app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
@@ -121,6 +124,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
+    instrument_app(app, "order-service")
     install_problem_handlers(app)
     install_domain_errors(app)
     for module in (health, auth, catalog, goods, addresses, cart, orders, admin, internal):

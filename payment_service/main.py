@@ -25,6 +25,7 @@ from shared.http import internal_client
 from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
 from shared.service_auth import InternalAuthMiddleware
+from shared.tracing import instrument_app, instrument_engine, shutdown_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         configure_logging("payment", json=current.log_json)
         client = alipay_client(current)  # fails here, at start-up, on a bad key
         engine = create_engine(current.database_url, timeouts=current.db_timeouts())
+        instrument_engine(engine)
         rt = Runtime(
             settings=current,
             engine=engine,
@@ -88,6 +90,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             await client.aclose()
             await engine.dispose()
             log.info("payment_stopped")
+            shutdown_tracing()
 
     app = service_app(title="Payment service", version="0.1.0", lifespan=lifespan)
     # Outermost last: request id, then size limits, then internal signatures, then the app.
@@ -98,6 +101,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     # The notify route reads at most its own, smaller cap (64 KiB) and answers `fail` past it.
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
+    instrument_app(app, "payment-service")
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(internal.router)

@@ -22,6 +22,7 @@ from payment_service.storage.tables import outbox, utcnow
 from shared.db import for_claiming
 from shared.events import REFUND_REQUEST_TOPIC, REFUND_TOPIC
 from shared.http import problem_code
+from shared.tracing import continued_from
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +70,11 @@ async def relay_once(rt: Runtime) -> int:
 async def _deliver_all(rt: Runtime, rows) -> int:
     delivered = 0
     for row in rows:
-        result, error = await _deliver(rt, row)
+        # The delivery continues the trace of the request that wrote the event (a notify).
+        with continued_from(
+            row["trace_context"], "outbox deliver", **{"outbox.event_id": row["id"]}
+        ):
+            result, error = await _deliver(rt, row)
         metrics.RELAY_DELIVERIES.labels(result=result).inc()
         async with rt.sessions.begin() as session:
             values = (

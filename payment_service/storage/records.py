@@ -19,6 +19,7 @@ from shared.events import (
     RefundStatus,
 )
 from shared.results import updated_rows
+from shared.tracing import current_trace_context
 
 
 async def payment_by_order(session: AsyncSession, order_id: str, lock: bool = False):
@@ -98,6 +99,7 @@ async def enqueue(
             payload=payload,
             created_at=now,
             next_attempt_at=now + delay if delay else now,
+            trace_context=current_trace_context(),
         )
     )
 
