@@ -32,6 +32,7 @@ from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
+from shared.metrics import HttpMetricsMiddleware, track_pool, untrack_pool
 from shared.ratelimit import open_rate_counter
 from shared.service_auth import InternalAuthMiddleware
 from shared.tracing import instrument_app, instrument_engine, shutdown_tracing
@@ -60,6 +61,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             timeouts=resolved.db_timeouts(),
         )
         instrument_engine(engine)
+        track_pool("order", engine)
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
@@ -112,6 +114,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             await app.state.cart.close()
             await app.state.rate_counter.close()
             app.state.password_hashing.close()
+            untrack_pool("order")
             await engine.dispose()
             shutdown_tracing()
 
@@ -124,6 +127,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)  # added last: outermost, it times everything
     instrument_app(app, "order-service")
     install_problem_handlers(app)
     install_domain_errors(app)

@@ -91,11 +91,19 @@ async def _deliver_all(rt: Runtime, rows) -> int:
 
 
 async def _count_pending(rt: Runtime) -> None:
+    """The backlog gauges: how many events wait, and how long the oldest has waited."""
     async with rt.sessions() as session:
-        pending = await session.scalar(
-            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
-        )
+        pending, oldest = (
+            await session.execute(
+                sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
+                    outbox.c.delivered_at.is_(None)
+                )
+            )
+        ).one()
     metrics.OUTBOX_PENDING.set(pending)
+    age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+    metrics.OUTBOX_OLDEST_AGE.set(max(age, 0.0))
+    metrics.RELAY_LAST_ROUND.set_to_current_time()
 
 
 async def _deliver(rt: Runtime, row) -> tuple[str, str | None]:

@@ -31,8 +31,9 @@ def wrapped(function):
 
 print(json.dumps({
     "provider": type(trace.get_tracer_provider()).__name__,
-    "middleware": sorted(
-        {m.cls.__name__ for a in (order_app, payment_app, sandbox_app) for m in a.user_middleware}
+    "otel_middleware": any(
+        "OpenTelemetry" in m.cls.__name__
+        for a in (order_app, payment_app, sandbox_app) for m in a.user_middleware
     ),
     "apps": [
         getattr(a, "_is_instrumented_by_opentelemetry", False)
@@ -67,7 +68,7 @@ def test_without_an_otlp_endpoint_nothing_is_installed():
     seen = probe()
     assert seen == {
         "provider": "ProxyTracerProvider",
-        "middleware": ["RequestIdMiddleware"],
+        "otel_middleware": False,
         "apps": [False, False, False],
         "httpx": False,
         "redis": False,
