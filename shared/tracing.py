@@ -17,13 +17,15 @@ When on:
 - Redis: a span per command (redis-py, asyncio included);
 - background rounds (`shared.background`) run with instrumentation suppressed, so an idle
   poll makes no trace; work that belongs to a request's trace (the outbox relay delivering an
-  event) re-enters that trace with `continued_from`.
+  event) re-enters that trace with `continued_from`;
+- the checkout queue serves a batch of orders in one span (`checkout batch`) linked to the
+  request span of each order in it (`linked_span`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -149,6 +151,35 @@ def continued_from(traceparent: str | None, span_name: str, **attributes: Any) -
         with tracer.start_as_current_span(
             span_name, kind=trace.SpanKind.CONSUMER, attributes=attributes
         ):
+            yield
+    finally:
+        context.detach(token)
+
+
+def current_span_context() -> Any:
+    """The current span's context, to link work done later on another task's behalf (the
+    checkout queue); None when tracing is off."""
+    if not _enabled:
+        return None
+    from opentelemetry import trace
+
+    return trace.get_current_span().get_span_context()
+
+
+@contextmanager
+def linked_span(span_name: str, links: Iterable[Any], **attributes: Any) -> Iterator[None]:
+    """Run the block in a new root span linked to each of `links` (span contexts from
+    `current_span_context`): one batch of work done for many requests. Nothing when off."""
+    if not _enabled:
+        yield
+        return
+    from opentelemetry import context, trace
+
+    token = context.attach(context.Context())  # not the context of whoever started the task
+    try:
+        tracer = trace.get_tracer("shared.tracing")
+        valid = [trace.Link(link) for link in links if link is not None and link.is_valid]
+        with tracer.start_as_current_span(span_name, links=valid, attributes=attributes):
             yield
     finally:
         context.detach(token)

@@ -111,6 +111,35 @@ async def test_a_link_request_is_one_trace_across_order_and_payment(traced, rece
     await eventually(insert, 15, f"the INSERT under {created}; {children(receiver, created)}")
 
 
+async def test_an_order_is_placed_in_a_batch_span_linked_to_its_request(traced, receiver):
+    buyer = await traced.new_buyer()
+    sku = await traced.sku_by_name("e2e item 5")
+    await traced.place_order(buyer, [{"sku_id": sku["id"], "count": 1}])
+
+    async def request_and_batch():
+        for span in receiver.spans():
+            if (
+                span.service == "order-service"
+                and span.kind == SERVER
+                and route(span) == ("/api/orders")
+            ):
+                for batch in receiver.spans():
+                    if batch.name == "checkout batch" and (span.trace_id, span.span_id) in (
+                        batch.links
+                    ):
+                        return span, batch
+        return None
+
+    request, batch = await eventually(request_and_batch, 15, "a checkout batch linked to it")
+    assert batch.service == "order-service"
+    assert batch.parent_span_id == ""  # its own root, not the trace of whoever started the queue
+
+    async def inserted():
+        return [s for s in children(receiver, batch) if "INSERT INTO orders" in statement(s)]
+
+    await eventually(inserted, 15, "the order's INSERT in the batch span")
+
+
 async def test_a_cancel_traces_through_the_payment_service_to_the_gateway(traced, receiver):
     buyer = await traced.new_buyer()
     sku = await traced.sku_by_name("e2e item 3")

@@ -24,6 +24,7 @@ class Span:
     span_id: str
     parent_span_id: str  # "" for a root span
     attributes: dict[str, Any] = field(hash=False)
+    links: tuple[tuple[str, str], ...] = ()  # (trace_id, span_id) of each linked span
 
     def attr(self, *names: str) -> Any:
         """The first of `names` present (old and new HTTP semantic conventions differ)."""
@@ -100,6 +101,9 @@ class OtlpReceiver:
                             span_id=span.span_id.hex(),
                             parent_span_id=span.parent_span_id.hex(),
                             attributes={a.key: _value(a.value) for a in span.attributes},
+                            links=tuple(
+                                (link.trace_id.hex(), link.span_id.hex()) for link in span.links
+                            ),
                         )
                     )
         with self._lock:
