@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 EXCLUDED_URLS = "/healthz,/readyz,/metrics"
 
 _enabled = False
+_OFF: AbstractContextManager[None] = nullcontext()  # what the context managers are when off
 
 
 def configured() -> bool:
@@ -130,14 +131,19 @@ def current_trace_context() -> str | None:
     return carrier.get("traceparent")
 
 
-@contextmanager
-def continued_from(traceparent: str | None, span_name: str, **attributes: Any) -> Iterator[None]:
+def continued_from(
+    traceparent: str | None, span_name: str, **attributes: Any
+) -> AbstractContextManager[None]:
     """Run the block in a span whose parent is the span that stored `traceparent`, with
     instrumentation back on (background rounds suppress it). Does nothing when tracing is
     off."""
     if not _enabled:
-        yield
-        return
+        return _OFF
+    return _continued_from(traceparent, span_name, **attributes)
+
+
+@contextmanager
+def _continued_from(traceparent: str | None, span_name: str, **attributes: Any) -> Iterator[None]:
     from opentelemetry import context, trace
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -166,13 +172,18 @@ def current_span_context() -> Any:
     return trace.get_current_span().get_span_context()
 
 
-@contextmanager
-def linked_span(span_name: str, links: Iterable[Any], **attributes: Any) -> Iterator[None]:
+def linked_span(
+    span_name: str, links: Iterable[Any], **attributes: Any
+) -> AbstractContextManager[None]:
     """Run the block in a new root span linked to each of `links` (span contexts from
     `current_span_context`): one batch of work done for many requests. Nothing when off."""
     if not _enabled:
-        yield
-        return
+        return _OFF
+    return _linked_span(span_name, links, **attributes)
+
+
+@contextmanager
+def _linked_span(span_name: str, links: Iterable[Any], **attributes: Any) -> Iterator[None]:
     from opentelemetry import context, trace
 
     token = context.attach(context.Context())  # not the context of whoever started the task
@@ -185,13 +196,16 @@ def linked_span(span_name: str, links: Iterable[Any], **attributes: Any) -> Iter
         context.detach(token)
 
 
-@contextmanager
-def untraced() -> Iterator[None]:
+def untraced() -> AbstractContextManager[None]:
     """Suppress instrumentation in the block (a background round that may find nothing to
     do). Does nothing when tracing is off."""
     if not _enabled:
-        yield
-        return
+        return _OFF
+    return _untraced()
+
+
+@contextmanager
+def _untraced() -> Iterator[None]:
     from opentelemetry.instrumentation.utils import suppress_instrumentation
 
     with suppress_instrumentation():
