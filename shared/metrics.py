@@ -3,8 +3,8 @@
 - `HttpMetricsMiddleware` (pure ASGI, outermost): `http_requests_total{method,route,status}`,
   `http_request_duration_seconds{method,route}` (histogram) and `http_requests_in_progress`.
   `route` is the route's template (`/api/orders/{order_id}`), never the raw path, so the number
-  of series stays bounded whatever clients send: a path no route matches is `unmatched`, the
-  storefront's static files are `static`.
+  of series stays bounded whatever clients send: a path no route matches (or a request a
+  middleware refused before routing) is `unmatched`, the storefront's static files are `static`.
 - `track_pool(name, engine)`: `db_pool_connections_in_use{pool}`, `db_pool_connections_waiting
   {pool}` (checkouts waiting for a connection), `db_pool_size{pool}` and `db_pool_max{pool}`
   (size + overflow), read at scrape time from SQLAlchemy's pool; `untrack_pool` on dispose.
