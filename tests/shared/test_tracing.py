@@ -23,7 +23,8 @@ from alipay_sandbox.main import app as sandbox_app
 from shared import tracing
 from shared.db import create_engine
 
-engine = create_engine("sqlite+aiosqlite:///:memory:")
+import tempfile
+engine = create_engine(f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/probe.db")
 tracing.instrument_engine(engine)
 
 def wrapped(function):
