@@ -25,7 +25,7 @@ When on:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -212,7 +212,9 @@ def _untraced() -> Iterator[None]:
         yield
 
 
-def add_trace_ids(logger: Any, method_name: str, event_dict: dict) -> dict:
+def add_trace_ids(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """structlog processor: `trace_id` and `span_id` (hex) of the current span, if any. Only
     installed when tracing is on (shared.logging)."""
     from opentelemetry import trace

@@ -3,15 +3,15 @@
 The relay's delivery (and the order service's status change) continue the trace of the notify
 that caused them. NULL when tracing is off.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
