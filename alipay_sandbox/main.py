@@ -17,6 +17,7 @@ from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.health import health_router
 from shared.logging import RequestIdMiddleware, configure_logging
+from shared.tracing import instrument_app, shutdown_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +59,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
                 await stop_tasks([sweeper])
                 await notifier.stop()
                 log.info("sandbox.stopped")
+                shutdown_tracing()
 
     app = service_app(
         title="Alipay gateway emulator",
@@ -65,6 +67,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(RequestIdMiddleware)
+    instrument_app(app, "alipay-sandbox")
     install_problem_handlers(app)
     app.include_router(gateway.router)
     app.include_router(api.router)

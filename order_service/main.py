@@ -32,8 +32,10 @@ from shared.docs import service_app
 from shared.errors import install_problem_handlers
 from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
+from shared.metrics import HttpMetricsMiddleware, track_pool, untrack_pool
 from shared.ratelimit import open_rate_counter
 from shared.service_auth import InternalAuthMiddleware
+from shared.tracing import instrument_app, instrument_engine, shutdown_tracing
 
 # The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
 WEB_DIR = Path(str(files("order_service.web")))
@@ -52,6 +54,8 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         resolved = settings or OrderSettings()
         configure_logging("order", json=resolved.log_json)
         engine = create_engine(resolved.database_url, **resolved.engine_options())
+        instrument_engine(engine)
+        track_pool("order", engine)
         app.state.settings = resolved
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
@@ -104,7 +108,9 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             await app.state.cart.close()
             await app.state.rate_counter.close()
             app.state.password_hashing.close()
+            untrack_pool("order")
             await engine.dispose()
+            shutdown_tracing()
 
     app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
@@ -115,6 +121,8 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)  # added last: outermost, it times everything
+    instrument_app(app, "order-service")
     install_problem_handlers(app)
     domain_errors.install(app)
     for module in (health, auth, catalog, goods, addresses, cart, orders, admin, internal):

@@ -25,7 +25,9 @@ from shared.errors import install_problem_handlers
 from shared.http import internal_client
 from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
+from shared.metrics import HttpMetricsMiddleware, track_pool, untrack_pool
 from shared.service_auth import InternalAuthMiddleware
+from shared.tracing import instrument_app, instrument_engine, shutdown_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +55,8 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         configure_logging("payment", json=current.log_json)
         client = alipay_client(current)  # fails here, at start-up, on a bad key
         engine = create_engine(current.database_url, **current.engine_options())
+        instrument_engine(engine)
+        track_pool("payment", engine)
         rt = Runtime(
             settings=current,
             engine=engine,
@@ -87,8 +91,10 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             await stop_tasks(tasks)
             await rt.order_service.aclose()
             await client.aclose()
+            untrack_pool("payment")
             await engine.dispose()
             log.info("payment_stopped")
+            shutdown_tracing()
 
     app = service_app(title="Payment service", version="0.1.0", lifespan=lifespan)
     # Outermost last: request id, then size limits, then internal signatures, then the app.
@@ -99,6 +105,8 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     # The notify route reads at most its own, smaller cap (64 KiB) and answers `fail` past it.
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)  # added last: outermost, it times everything
+    instrument_app(app, "payment-service")
     install_problem_handlers(app)
     domain_errors.install(app)
     app.include_router(health.router)

@@ -23,6 +23,14 @@ BILL_RUNS = Counter(
     "Daily bill reconciliations run inside the service, by result",
     ["result"],
 )
+OUTBOX_OLDEST_AGE = Gauge(
+    "payment_outbox_oldest_pending_age_seconds",
+    "Age of the oldest outbox event not yet delivered (0 when none), as the last relay round saw",
+)
+RELAY_LAST_ROUND = Gauge(
+    "payment_relay_last_round_timestamp_seconds",
+    "When this process's relay last finished a round (Unix time): a stalled relay stops it",
+)
 BILL_MISMATCHES = Counter(
     "payment_bill_mismatches_total",
     "Differences between Alipay's daily trade bill and our records, by kind",

@@ -1,13 +1,17 @@
 """Periodic lifespan tasks (expiry sweepers, outbox relay, reconciler) that survive their errors.
 
 `start_periodic` in the lifespan's start-up, `stop_tasks` in its shutdown: every task is
-cancelled and awaited, so nothing is left running against closed pools.
+cancelled and awaited, so nothing is left running against closed pools. With tracing on, a
+round runs with instrumentation suppressed; work that continues a request's trace (the outbox
+relay) says so with `shared.tracing.continued_from`.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
 import structlog
+
+from shared.tracing import untraced
 
 log = structlog.get_logger(__name__)
 
@@ -22,7 +26,8 @@ def start_periodic(name: str, seconds: float, work: Work) -> asyncio.Task:
 async def _every(name: str, seconds: float, work: Work) -> None:
     while True:
         try:
-            await work()
+            with untraced():  # an idle poll makes no trace; see shared/tracing.py
+                await work()
         except asyncio.CancelledError:
             raise
         except Exception:  # a bad round (database restarting, ...) must not end the loop

@@ -1,7 +1,8 @@
 """Structured logs (structlog) that carry the request id of the request being served.
 
 The id comes from the incoming `X-Request-ID` header or is made up; it is echoed on the response
-and passed on to outgoing httpx calls by `propagate_request_id`.
+and passed on to outgoing httpx calls by `propagate_request_id`. With tracing on
+(shared/tracing.py), every line also carries the `trace_id` and `span_id` of the current span.
 """
 
 import logging
@@ -13,6 +14,8 @@ from typing import Any
 import httpx
 import structlog
 from structlog.typing import Processor
+
+from shared import tracing
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -41,6 +44,7 @@ def configure_logging(service: str, json: bool = False, level: int = logging.INF
     common: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
+        *([tracing.add_trace_ids] if tracing.enabled() else []),
         add_service,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -72,6 +72,7 @@ from order_service.storage.order_writes import (
 from order_service.storage.stock import read_stock, take_stock
 from shared.errors import is_dependency_failure
 from shared.time import now_utc
+from shared.tracing import current_span_context, linked_span
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +123,7 @@ class _Waiting:
     counts: dict[int, int]
     order_id: str
     future: asyncio.Future
+    trace_link: object = None  # the request's span context (tracing on), linked by its batch
 
     @property
     def key_pair(self) -> tuple[int, str] | None:
@@ -178,6 +180,7 @@ class Checkout:
             counts,
             new_order_id(request.user_id),
             asyncio.get_running_loop().create_future(),
+            current_span_context(),
         )
         self._queue.append(waiting)
         if self._server is None or self._server.done():
@@ -240,7 +243,8 @@ class Checkout:
 
     async def _serve(self, batch: list[_Waiting]) -> None:
         try:
-            outcomes = await self._place_batch(batch)
+            with linked_span("checkout batch", [w.trace_link for w in batch], orders=len(batch)):
+                outcomes = await self._place_batch(batch)
         except DomainError as error:  # stock_contention: the budget ran out for the batch
             outcomes = [error] * len(batch)
         except Exception as error:  # noqa: BLE001 - isolate it: each order alone, once

@@ -21,6 +21,7 @@ from payment_service.storage import outbox
 from shared.events import REFUND_REQUEST_TOPIC, REFUND_TOPIC
 from shared.http import problem_code
 from shared.time import now_utc
+from shared.tracing import continued_from
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +55,11 @@ async def relay_once(rt: Runtime) -> int:
 async def _deliver_all(rt: Runtime, rows) -> int:
     delivered = 0
     for row in rows:
-        result, error = await _deliver(rt, row)
+        # The delivery continues the trace of the request that wrote the event (a notify).
+        with continued_from(
+            row["trace_context"], "outbox deliver", **{"outbox.event_id": row["id"]}
+        ):
+            result, error = await _deliver(rt, row)
         metrics.RELAY_DELIVERIES.labels(result=result).inc()
         async with rt.sessions.begin() as session:
             if result == "failed":
@@ -67,8 +72,13 @@ async def _deliver_all(rt: Runtime, rows) -> int:
 
 
 async def _count_pending(rt: Runtime) -> None:
+    """The backlog gauges: how many events wait, and how long the oldest has waited."""
     async with rt.sessions() as session:
-        metrics.OUTBOX_PENDING.set(await outbox.count_pending(session))
+        pending, oldest = await outbox.backlog(session)
+    metrics.OUTBOX_PENDING.set(pending)
+    age = (now_utc() - oldest).total_seconds() if oldest is not None else 0.0
+    metrics.OUTBOX_OLDEST_AGE.set(max(age, 0.0))
+    metrics.RELAY_LAST_ROUND.set_to_current_time()
 
 
 async def _deliver(rt: Runtime, row) -> tuple[str, str | None]:

@@ -39,6 +39,10 @@ async def retry_later(
     )
 
 
-async def count_pending(session: AsyncSession) -> int:
-    query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
-    return (await session.execute(query)).scalar_one()  # a count: always one row
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many events wait for delivery, and when the oldest of them was written."""
+    query = sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
+        outbox.c.delivered_at.is_(None)
+    )
+    pending, oldest = (await session.execute(query)).one()
+    return pending, oldest

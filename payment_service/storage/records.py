@@ -26,6 +26,7 @@ from shared.db import claim_and_lease
 from shared.events import PAID_TOPIC, REFUND_REQUEST_TOPIC, REFUND_TOPIC, PaidEvent, RefundEvent
 from shared.results import updated_rows
 from shared.time import now_utc
+from shared.tracing import current_trace_context
 
 
 def payment_record(row: Row) -> Payment:
@@ -201,6 +202,7 @@ async def enqueue(
             payload=payload,
             created_at=now,
             next_attempt_at=now + delay if delay else now,
+            trace_context=current_trace_context(),
         )
     )
 

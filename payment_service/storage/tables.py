@@ -99,6 +99,8 @@ outbox = sa.Table(
     sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
     sa.Column("delivered_at", UTCDateTime()),
     sa.Column("last_error", sa.Text()),
+    # W3C traceparent of the request that wrote the event (migration 0008); NULL untraced.
+    sa.Column("trace_context", sa.String(128)),
     sa.Index("ix_outbox_due", "next_attempt_at", postgresql_where=sa.text("delivered_at IS NULL")),
 )
 
