@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Generator
 
 import httpx
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import Headers
 
 from shared.errors import Problem, problem_response
@@ -110,6 +110,18 @@ def require_service_auth(get_secret):
         check_signature(get_secret(request), request.method, path, body, request.headers)
 
     return dependency
+
+
+def internal_router(get_secret) -> APIRouter:
+    """The router of a service's `/internal/` routes: every one needs a valid signature, and none
+    is in the public /openapi.json (between our services only; docs/architecture.md lists them).
+    """
+    return APIRouter(
+        prefix="/internal",
+        tags=["internal"],
+        include_in_schema=False,
+        dependencies=[Depends(require_service_auth(get_secret))],
+    )
 
 
 class NonceMemory:

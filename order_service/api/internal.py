@@ -2,26 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import Path
 
 from order_service.api.deps import SessionsDep
 from order_service.api.schemas import PaymentEventOut, RefundEventOut
 from order_service.services import lifecycle, refunds
 from shared.errors import Problem
 from shared.events import PaidEvent, RefundEvent
-from shared.service_auth import require_service_auth
+from shared.service_auth import internal_router
 
-router = APIRouter(
-    prefix="/internal",
-    tags=["internal"],
-    # between our services only: not in the public /openapi.json (docs/architecture.md lists them)
-    include_in_schema=False,
-    dependencies=[
-        Depends(
-            require_service_auth(lambda request: request.app.state.settings.service_auth_secret)
-        )
-    ],
-)
+router = internal_router(lambda request: request.app.state.settings.service_auth_secret)
 
 
 @router.post("/orders/{order_id}/payment-events", response_model=PaymentEventOut)

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, Field
 
 from payment_service.api.deps import RuntimeDep
@@ -16,21 +16,9 @@ from payment_service.services.refunds import request_refund
 from payment_service.storage import records
 from shared.events import RefundStatus
 from shared.money import Money, format_money
-from shared.service_auth import require_service_auth
+from shared.service_auth import internal_router
 
-router = APIRouter(
-    prefix="/internal",
-    tags=["internal"],
-    # between our services only: not in the public /openapi.json (docs/architecture.md lists them)
-    include_in_schema=False,
-    dependencies=[
-        Depends(
-            require_service_auth(
-                lambda request: request.app.state.runtime.settings.service_auth_secret
-            )
-        )
-    ],
-)
+router = internal_router(lambda request: request.app.state.runtime.settings.service_auth_secret)
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9]{1,64}$"
 OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
