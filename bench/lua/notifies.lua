@@ -10,14 +10,9 @@
 
 local bodies = {}
 local next_index = 1
-answers = {}  -- global: done() reads it from each thread with thread:get()
-local threads = {}
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")  -- setup, done, count_answer
 local repeating = false
 local headers = {["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -44,21 +39,5 @@ function response(status, headers, body)
     key = tostring(status) .. " " .. (body or ""):sub(1, 40):gsub('[%c"\\]', "?")
   end
   if repeating then key = "repeat " .. key end
-  answers[key] = (answers[key] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local totals = {}
-  for _, thread in ipairs(threads) do
-    local counted = thread:get("answers")
-    for key, n in pairs(counted) do totals[key] = (totals[key] or 0) + n end
-  end
-  local parts = {}
-  for key, n in pairs(totals) do table.insert(parts, string.format('"%s":%d', key, n)) end
-  io.write(string.format(
-    '{"duration_us":%d,"requests":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"socket_errors":%d,"answers":{%s}}\n',
-    summary.duration, summary.requests, latency:percentile(50), latency:percentile(99),
-    latency.max, summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout, table.concat(parts, ",")))
+  count_answer(key)
 end

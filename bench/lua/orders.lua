@@ -3,16 +3,11 @@
 --   wrk -s bench/lua/orders.lua URL -- BUYERS_FILE MODE [SKUS]
 -- BUYERS_FILE: one "token address_id" per line; MODE: "spread" (three SKUs, one from each third
 -- of 1..SKUS, one unit each, as ../bench/pg/pg_limit_order.sql does) or "hot:ID" (one unit of
--- SKU ID). done() prints one JSON line that bench/wrk.py reads.
+-- SKU ID). done() (bench/lua/summary.lua) prints the JSON line bench/load.py reads.
 
 local buyers = {}
 local mode, skus, hot_sku
-answers = {}  -- global: done() reads it from each thread with thread:get()
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")  -- setup, done, count_answer
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -51,21 +46,5 @@ function response(status, headers, body)
   if status >= 300 then
     key = key .. " " .. (body:match('"code"%s*:%s*"([^"]+)"') or "-")
   end
-  answers[key] = (answers[key] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local totals = {}
-  for _, thread in ipairs(threads) do
-    local counted = thread:get("answers")
-    for key, n in pairs(counted) do totals[key] = (totals[key] or 0) + n end
-  end
-  local parts = {}
-  for key, n in pairs(totals) do table.insert(parts, string.format('"%s":%d', key, n)) end
-  io.write(string.format(
-    '{"duration_us":%d,"requests":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"socket_errors":%d,"answers":{%s}}\n',
-    summary.duration, summary.requests, latency:percentile(50), latency:percentile(99),
-    latency.max, summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout, table.concat(parts, ",")))
+  count_answer(key)
 end
