@@ -21,7 +21,7 @@ it takes their units together. One batch, one transaction:
 
 Each waiting request then hears its own answer; only then do ordered items leave a cart. A batch
 that fails for any other reason is served again one order at a time, so that a failure is only
-ever its own order's.
+ever its own order's (a database that does not answer fails the batch at once: 503).
 """
 
 import asyncio
