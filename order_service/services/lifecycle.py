@@ -26,6 +26,7 @@ from order_service.services.orders_read import find_order, load_order, not_found
 from order_service.storage.orders import transition
 from order_service.storage.stock import return_stock
 from order_service.storage.tables import order_lines, orders
+from shared.db import autocommit_session
 from shared.money import to_money
 from shared.time import now_utc
 
@@ -35,7 +36,7 @@ log = structlog.get_logger(__name__)
 async def payment_link(
     sessions: async_sessionmaker, payments: PaymentClient, user_id: int, order_id: str, channel: str
 ) -> str:
-    async with sessions() as session:
+    async with autocommit_session(sessions) as session:
         order = await order_to_pay(session, order_id, user_id)
     ensure_payable(order["status"], order["pay_method"])
     if order["pay_deadline"] <= now_utc():

@@ -1,11 +1,11 @@
 """Writing new orders: idempotency keys, the orders and their lines, several at a time."""
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from order_service.domain.states import OrderStatus
 from order_service.storage.tables import addresses, idempotency_keys, order_lines, orders
+from shared.db import insert_with_on_conflict
 
 _OWNED_ADDRESSES = select(addresses.c.id, addresses.c.user_id).where(
     addresses.c.id.in_(bindparam("ids", expanding=True))
@@ -43,9 +43,8 @@ async def claim_keys(conn: AsyncConnection, claims: list[dict]) -> set[tuple[int
     """
     if not claims:
         return set()
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     rows = await conn.execute(
-        dialect_insert(idempotency_keys)
+        insert_with_on_conflict(conn, idempotency_keys)
         .values(claims)
         .on_conflict_do_nothing()
         .returning(idempotency_keys.c.user_id, idempotency_keys.c.key)

@@ -3,19 +3,16 @@
 from decimal import Decimal
 
 from sqlalchemy import case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order_service.storage.tables import order_refunds, orders
+from shared.db import insert_with_on_conflict
 from shared.time import now_utc
 
 
 async def upsert_refund(session: AsyncSession, order_id: str, refund: dict) -> None:
     """Insert or update one refund (refund_id is the payment service's out_request_no). A
     settled refund never goes back to pending (events may arrive after the route's answer)."""
-    dialect_insert = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
     now = now_utc()
     values = {
         "refund_id": refund["refund_id"],
@@ -27,7 +24,7 @@ async def upsert_refund(session: AsyncSession, order_id: str, refund: dict) -> N
         "created_at": refund["created_at"],
         "updated_at": now,
     }
-    statement = dialect_insert(order_refunds).values(values)
+    statement = insert_with_on_conflict(session, order_refunds).values(values)
     keep_settled = order_refunds.c.status == "pending"
     await session.execute(
         statement.on_conflict_do_update(

@@ -27,6 +27,7 @@ from payment_service.domain.errors import (
 from payment_service.domain.payments import Payment
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
+from shared.db import autocommit_session
 from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
@@ -41,8 +42,8 @@ async def create_payment(
     pay_deadline: datetime,
 ) -> tuple[Payment, str]:
     """The order's one payment and a fresh pay link; the same order twice gives the same payment."""
-    async with rt.sessions.begin() as session:
-        await records.insert_payment_once(
+    async with autocommit_session(rt.sessions) as session:
+        payment = await records.insert_payment_once(
             session,
             order_id=order_id,
             out_trade_no=order_id,
@@ -53,7 +54,6 @@ async def create_payment(
             pay_deadline=pay_deadline,
             created_at=now_utc(),
         )
-        payment = records.known(await records.payment_by_order(session, order_id), "the payment")
         if payment.amount != amount:
             raise AmountMismatch(f"Order {order_id} already has a payment of {payment.amount}.")
         if payment.status != states.CREATED:

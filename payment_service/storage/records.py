@@ -9,7 +9,6 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Row, RowMapping
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.domain import payments as states
@@ -22,7 +21,7 @@ from payment_service.domain.payments import (
 )
 from payment_service.storage.tables import notifies, outbox, payments, refunds
 from shared import events
-from shared.db import claim_and_lease
+from shared.db import claim_and_lease, insert_with_on_conflict
 from shared.events import PAID_TOPIC, REFUND_REQUEST_TOPIC, REFUND_TOPIC, PaidEvent, RefundEvent
 from shared.results import updated_rows
 from shared.time import now_utc
@@ -118,13 +117,20 @@ async def stop_watching(session: AsyncSession, payment_id: int) -> None:
     )
 
 
-async def insert_payment_once(session: AsyncSession, **values) -> None:
-    """The order's payment row, unless it has one already (then nothing changes)."""
-    try:
-        async with session.begin_nested():
-            await session.execute(sa.insert(payments).values(**values))
-    except IntegrityError:
-        pass  # already there: the caller reads it back and compares
+async def insert_payment_once(session: AsyncSession, **values) -> Payment:
+    """The order's payment: the row inserted now, or the one it had already (left unchanged).
+    One statement, whole by itself, so it needs no transaction around it."""
+    inserted = (
+        await session.execute(
+            insert_with_on_conflict(session, payments)
+            .values(**values)
+            .on_conflict_do_nothing()
+            .returning(payments)
+        )
+    ).first()
+    if inserted is not None:
+        return payment_record(inserted)
+    return known(await payment_by_order(session, values["order_id"]), "the payment")
 
 
 async def set_channel(session: AsyncSession, payment_id: int, channel: str) -> None:
