@@ -6,6 +6,7 @@ so Alipay retries anything we could not accept.
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service import metrics
 from payment_service.alipay import AlipayError
@@ -13,6 +14,7 @@ from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import notify as checks
 from payment_service.domain import payments as states
 from payment_service.domain.notify import NotifyRejected
+from payment_service.domain.payments import Payment
 from payment_service.services.refunds import apply_refund_notify
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
@@ -34,8 +36,8 @@ async def handle_notify(rt: Runtime, body: bytes) -> bool:
         try:
             outcome = await _apply(rt, body, params)
         except sa.exc.IntegrityError as exc:
-            # a concurrent notify took this trade_no for another payment between the check in
-            # _apply and its update: the same refusal, recorded in a fresh transaction
+            # the trade_no is another payment's (paid before, or by a concurrent notify): its
+            # unique index refused the update; the refusal is recorded in a fresh transaction
             if not await _trade_no_taken(rt, params):
                 raise
             raise NotifyRejected("trade_no_conflict", "trade_no taken meanwhile") from exc
@@ -90,6 +92,15 @@ async def _trade_no_taken(rt: Runtime, params: dict) -> bool:
     return other is not None and other.out_trade_no != params["out_trade_no"]
 
 
+async def _refuse_another_payments_trade_no(
+    session: AsyncSession, payment: Payment, trade_no: str
+) -> None:
+    other = await records.payment_by_trade_no(session, trade_no)
+    if other is not None and other.id != payment.id:
+        # genuine signature, yet Alipay's trade number is already another payment's
+        raise NotifyRejected("trade_no_conflict", f"trade_no belongs to {other.out_trade_no}")
+
+
 def is_refund_notify(params: dict) -> bool:
     """A refund notify carries the refund's number (out_biz_no) and the cumulative refund_fee;
     a timeout close (TRADE_CLOSED too) carries neither."""
@@ -125,12 +136,8 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
         checks.check_amount(params, payment.amount)
         outcome = "recorded"
         if states.is_paid_status(params["trade_status"]):
-            other = await records.payment_by_trade_no(session, params["trade_no"])
-            if other is not None and other.id != payment.id:
-                # genuine signature, yet Alipay's trade number is already another payment's
-                raise NotifyRejected(
-                    "trade_no_conflict", f"trade_no belongs to {other.out_trade_no}"
-                )
+            # A trade_no already another payment's fails this update on its unique index (see
+            # handle_notify); a payment paid before is not updated, so it is checked here.
             paid = await records.mark_paid(
                 session,
                 payment,
@@ -138,6 +145,8 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
                 alipay_time_or_none(params.get("gmt_payment")),
                 states.paid_amounts(params),
             )
+            if not paid:
+                await _refuse_another_payments_trade_no(session, payment, params["trade_no"])
             outcome = "paid" if paid else "duplicate"
             if paid:
                 log.info(

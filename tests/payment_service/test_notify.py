@@ -245,3 +245,22 @@ async def test_genuine_notify_reusing_another_payments_trade_no_fails_and_is_rec
         await post_notify(payment_service, form(alipay_signed(notify_params(second))))
     ).text == ("success")
     assert (await payment_db.payment(second))["status"] == "paid"
+
+
+async def test_notify_for_a_paid_payment_with_another_payments_trade_no_fails(
+    payment_service, payment_db
+):
+    """Not a repeat: the payment was paid under its own trade_no, this one is another's."""
+    first = await open_payment(payment_service)
+    second = await open_payment(payment_service)
+    for order_id in (first, second):
+        body = form(alipay_signed(notify_params(order_id)))
+        assert (await post_notify(payment_service, body)).text == "success"
+    paid_second = await payment_db.payment(second)
+    borrowed = form(alipay_signed(notify_params(second, trade_no=f"2030{first}")))
+    before = await payment_db.notifies()
+    assert (await post_notify(payment_service, borrowed)).text == "fail"
+    new = (await payment_db.notifies())[len(before) :]
+    assert [(n["outcome"], n["verified"]) for n in new] == [("trade_no_conflict", True)]
+    assert await payment_db.payment(second) == paid_second
+    assert len(await payment_db.outbox(second)) == 1
