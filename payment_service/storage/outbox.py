@@ -23,10 +23,17 @@ async def claim_due(session: AsyncSession, now: datetime, batch: int, lease: tim
     return [row._mapping for row in rows]
 
 
-async def mark_delivered(session: AsyncSession, event_id: str, at: datetime, note: str | None):
-    await session.execute(
-        sa.update(outbox).where(outbox.c.id == event_id).values(delivered_at=at, last_error=note)
-    )
+async def mark_delivered(
+    session: AsyncSession, events: list[tuple[str, str | None]], at: datetime
+) -> None:
+    """Settle events (id, note), all at `at`, in one batched statement."""
+    if events:
+        await session.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.bindparam("_id"))
+            .values(delivered_at=at, last_error=sa.bindparam("_note")),
+            [{"_id": event_id, "_note": note} for event_id, note in events],
+        )
 
 
 async def retry_later(
