@@ -10,9 +10,12 @@ COPY . .
 RUN pip wheel --no-deps --no-cache-dir --wheel-dir /dist .
 
 FROM python:3.11-slim
+# FORWARDED_ALLOW_IPS: whose X-Forwarded-* headers uvicorn believes (loopback only; set your
+# proxy's address or network, never `*` on a port the public reaches).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    FORWARDED_ALLOW_IPS=127.0.0.1
 WORKDIR /app
 # The cache mount keeps downloaded dependencies between builds, so a code change only
 # reinstalls them from the cache, and nothing of pip's cache stays in the image.

@@ -73,6 +73,16 @@ class SandboxSettings(ServiceSettings):
     def secret_fields(self) -> tuple[str, ...]:
         return () if self.cert_dir else ("private_key", "app_public_key")
 
+    def refuse_environment(self) -> None:
+        """Never in production: its cashier (and POST /sandbox/trades/{id}/pay) pays whatever
+        anyone asks, so it belongs to development and tests (issue 10, item 10)."""
+        if self.environment == "production":
+            raise ValueError(
+                "the Alipay emulator does not run with APP_ENV=production: anyone who reaches "
+                "it can pay any trade. Run it with APP_ENV=development or test, in a sandbox "
+                "deployment only (ALIPAY_SANDBOX=true on the payment service)."
+            )
+
     @cached_property
     def certs(self) -> SandboxCerts | None:
         return SandboxCerts.load(self.cert_dir) if self.cert_dir else None

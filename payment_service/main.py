@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from prometheus_client import make_asgi_app
 
 from payment_service.alipay import AlipayClient, AlipayConfig
 from payment_service.api import alipay, health, internal
@@ -25,7 +24,8 @@ from shared.errors import install_problem_handlers
 from shared.http import internal_client
 from shared.limits import RequestLimits
 from shared.logging import RequestIdMiddleware, configure_logging
-from shared.metrics import HttpMetricsMiddleware, track_pool, untrack_pool
+from shared.metrics import HttpMetricsMiddleware, MetricsEndpoint, track_pool, untrack_pool
+from shared.security_headers import SecurityHeaders
 from shared.service_auth import InternalAuthMiddleware
 from shared.tracing import instrument_app, instrument_engine, shutdown_tracing
 
@@ -97,7 +97,8 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             shutdown_tracing()
 
     app = service_app(title="Payment service", version="0.1.0", lifespan=lifespan)
-    # Outermost last: request id, then size limits, then internal signatures, then the app.
+    # Outermost last: metrics, security headers, request id, size limits, internal signatures,
+    # then the app.
     app.add_middleware(
         InternalAuthMiddleware,
         get_secret=lambda scope: scope["app"].state.runtime.settings.service_auth_secret,
@@ -105,6 +106,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     # The notify route reads at most its own, smaller cap (64 KiB) and answers `fail` past it.
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeaders)  # on every answer, the refusals inside it included
     app.add_middleware(HttpMetricsMiddleware)  # added last: outermost, it times everything
     instrument_app(app, "payment-service")
     install_problem_handlers(app)
@@ -112,7 +114,10 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(internal.router)
     app.include_router(alipay.router)
-    app.mount("/metrics", make_asgi_app())
+    app.mount(
+        "/metrics",
+        MetricsEndpoint(lambda scope: scope["app"].state.runtime.settings.metrics_are_public()),
+    )
     return app
 
 

@@ -1,12 +1,23 @@
 """Payment service settings: PAYMENT_* for the service, ALIPAY_* for the merchant app."""
 
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.alipay_sign import KeyLoadError, load_private_key, load_public_key
 from shared.settings import DatabasePoolSettings, ServiceSettings
 from shared.urls import with_query
+
+# Alipay's gateways: production, and Alipay's own sandbox (old and new host). Any other gateway
+# (the emulator above all, whose cashier pays whatever anyone asks) is a sandbox of our own.
+ALIPAY_GATEWAY_HOSTS = (
+    "openapi.alipay.com",
+    "openapi-sandbox.dl.alipaydev.com",
+    "openapi.alipaydev.com",
+)
 
 
 class PaymentSettings(ServiceSettings, DatabasePoolSettings):
@@ -42,6 +53,9 @@ class PaymentSettings(ServiceSettings, DatabasePoolSettings):
     alipay_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("ALIPAY_TIMEOUT_SECONDS")
     )
+    # true: the gateway is a sandbox (the emulator, or Alipay's sandbox), so production may trust
+    # it; nothing paid through it is real money.
+    alipay_sandbox: bool = Field(False, validation_alias=AliasChoices("ALIPAY_SANDBOX"))
 
     @property
     def notify_url(self) -> str:
@@ -65,3 +79,46 @@ class PaymentSettings(ServiceSettings, DatabasePoolSettings):
                 "a notify for another seller is then refused"
             )
         return self
+
+    @model_validator(mode="after")
+    def _alipay_itself_in_production(self):
+        """Production trusts only Alipay (issue 10, item 10): its gateway over https, and a key
+        that is Alipay's, not one made here (as the emulator's is), unless ALIPAY_SANDBOX=true."""
+        if self.environment != "production" or self.alipay_sandbox:
+            return self
+        gateway = urlsplit(self.alipay_gateway_url)
+        if gateway.scheme != "https" or gateway.hostname not in ALIPAY_GATEWAY_HOSTS:
+            raise ValueError(
+                f"ALIPAY_GATEWAY_URL={self.alipay_gateway_url} is not Alipay's gateway "
+                "(https://openapi.alipay.com/gateway.do) and APP_ENV=production: anyone who "
+                "reaches an emulator can pay at it. Set ALIPAY_SANDBOX=true if this deployment "
+                "is a sandbox that takes no real money."
+            )
+        if not self.alipay_public_cert and _private_half_beside(self.alipay_public_key):
+            raise ValueError(
+                "ALIPAY_PUBLIC_KEY is a key made here (its private key lies beside it, as for "
+                "the emulator), not Alipay's, and APP_ENV=production. Use the Alipay public key "
+                "the open-platform console shows, or set ALIPAY_SANDBOX=true for a sandbox."
+            )
+        return self
+
+
+def _private_half_beside(public_key: str) -> bool:
+    """Whether `public_key` names a file with its own private key in the same folder: a pair
+    made by `keygen` (the emulator's, in compose's keys volume), never Alipay's key, whose
+    private half only Alipay holds."""
+    try:
+        path = Path(public_key)
+        if not path.is_file():
+            return False
+        numbers = load_public_key(public_key).public_numbers()
+        candidates = sorted(path.parent.glob("*private*.pem"))
+    except (OSError, ValueError, KeyLoadError):  # PEM text, not a path; or not a key
+        return False
+    for candidate in candidates:
+        try:
+            if load_private_key(str(candidate)).public_key().public_numbers() == numbers:
+                return True
+        except (OSError, ValueError, KeyLoadError):
+            continue
+    return False

@@ -9,6 +9,9 @@
   {pool}` (checkouts waiting for a connection), `db_pool_size{pool}` and `db_pool_max{pool}`
   (size + overflow), read at scrape time from SQLAlchemy's pool; `untrack_pool` on dispose.
 
+`MetricsEndpoint` serves them at `/metrics/` where the service's settings say they are public
+(`METRICS_PUBLIC`; unset: everywhere but production), and answers 404 elsewhere.
+
 Metrics are per process (prometheus-client's default registry): with `uvicorn --workers N`
 each worker is its own target behind the same port, so run one worker per pod (Kubernetes) or
 scrape each process.
@@ -17,12 +20,14 @@ scrape each process.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_asgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from shared.errors import problem_response
 
 # Latency buckets from 5 ms to 10 s: checkout is ~10-50 ms on this hardware, the p99 alert
 # fires at 1 s, timeouts of calls to Alipay are 10 s.
@@ -94,6 +99,22 @@ class HttpMetricsMiddleware:
         if counter is None:
             counter = self._counters[counter_key] = REQUESTS.labels(*counter_key)
         counter.inc()
+
+
+class MetricsEndpoint:
+    """The Prometheus exposition (mounted at /metrics), or 404 `not_found` when `is_public(scope)`
+    says the service's metrics are not public (production, unless METRICS_PUBLIC=true)."""
+
+    def __init__(self, is_public: Callable[[dict], bool]) -> None:
+        self.exposition = make_asgi_app()
+        self.is_public = is_public
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and not self.is_public(scope):
+            response = problem_response(404, "not_found", "Not Found")
+            await response(scope, receive, send)
+            return
+        await self.exposition(scope, receive, send)
 
 
 class _PoolCollector(Collector):

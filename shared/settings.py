@@ -30,9 +30,15 @@ class ServiceSettings(BaseSettings):
         DEV_PLACEHOLDER, validation_alias=AliasChoices("SERVICE_AUTH_SECRET")
     )
     log_json: bool = Field(False, validation_alias=AliasChoices("LOG_JSON"))
+    # Who may read /metrics/ (shared.metrics.MetricsEndpoint; the emulator serves none): true,
+    # anyone who reaches the port; false, nobody (404); unset, true outside production. In
+    # production serve it only where the public cannot reach it (Kubernetes: Prometheus scrapes
+    # the pod, and the Ingress routes /metrics nowhere).
+    metrics_public: bool | None = Field(None, validation_alias=AliasChoices("METRICS_PUBLIC"))
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self):
+        self.refuse_environment()
         if self.environment == "development":
             return self
         for name in self.secret_fields():
@@ -47,6 +53,15 @@ class ServiceSettings(BaseSettings):
                     "(openssl rand -hex 32)"
                 )
         return self
+
+    def refuse_environment(self) -> None:
+        """Raise ValueError if this service must not run in `self.environment` (checked before
+        the secrets)."""
+
+    def metrics_are_public(self) -> bool:
+        if self.metrics_public is None:
+            return self.environment != "production"
+        return self.metrics_public
 
     def secret_fields(self) -> tuple[str, ...]:
         """Names of fields that must not keep the development placeholder (nor, in production,

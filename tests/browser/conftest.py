@@ -1,6 +1,7 @@
 """Browser fixtures: the quick-start stack (scripts/run_stack.py) once per module, Debian's
 Chromium (never a downloaded browser), and pages at a phone viewport (390×844, touch) and a
-desktop one (1280×800). Every page fails its test on an uncaught JavaScript error."""
+desktop one (1280×800). Every page fails its test on an uncaught JavaScript error, and on
+anything the services' Content-Security-Policy blocked (issue 10, item 11)."""
 
 import subprocess
 
@@ -69,7 +70,14 @@ def open_page(browser: Browser, device: str, locale: str = "en-US"):
     page.device = device
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Chromium reports what the Content-Security-Policy blocked on the console
+    page.on("console", lambda message: errors.extend(csp_violations(message)))
     return context, page, errors
+
+
+def csp_violations(message) -> list[str]:
+    text = message.text
+    return [text] if "Content Security Policy" in text else []
 
 
 @pytest.fixture(params=["phone", "desktop"])

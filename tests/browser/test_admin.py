@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.browser.conftest import csp_violations
 from tests.e2e.conftest import start_stack
 from tests.support.processes import ROOT, run_module
 from tests.support.stack import Buyer, Stack, eventually
@@ -133,9 +134,10 @@ async def page(browser: Browser, shop: Shop) -> Page:
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.extend(csp_violations(message)))
     yield page
     await context.close()
-    assert errors == [], f"the page threw: {errors}"
+    assert errors == [], f"the page threw or broke its Content-Security-Policy: {errors}"
 
 
 async def screenshot(page: Page, name: str) -> None:

@@ -55,6 +55,7 @@ EXTRA_ENV = {
         "PAYMENT_RELAY_INTERVAL_SECONDS",
         "PAYMENT_RECONCILE_INTERVAL_SECONDS",
         "PAYMENT_RECONCILE_AFTER_SECONDS",
+        "ALIPAY_SANDBOX",
     },
     "sandbox": {"SANDBOX_PUBLIC_URL", "SANDBOX_NOTIFY_SCALE"},
 }
@@ -90,8 +91,11 @@ def services() -> dict:
     return document["services"]
 
 
+SECRETS = {"SERVICE_AUTH_SECRET": "s" * 32, "ORDER_JWT_SECRET": "j" * 32}
+
+
 def env_of(service: dict, given: dict[str, str] | None = None) -> dict[str, str]:
-    given = given or {"SERVICE_AUTH_SECRET": "s" * 32, "ORDER_JWT_SECRET": "j" * 32}
+    given = given or SECRETS
     return {k: interpolate(str(v), given) for k, v in service.get("environment", {}).items()}
 
 
@@ -178,6 +182,47 @@ def test_the_emulator_and_the_payment_service_hold_matching_keys(services):
     assert app_dir != alipay_dir
     keygen = command_of(services["keys"])
     assert "python -m payment_service keygen" in keygen
+
+
+def test_the_emulator_is_for_development_only(services):
+    """Issue 10, item 10: the emulator ran in production, trusted by a production payment
+    service, so anyone could pay with POST /sandbox/trades/{id}/pay."""
+    from payment_service.settings import PaymentSettings
+
+    assert services["sandbox"]["profiles"] == ["dev"]
+    assert env_of(services["sandbox"])["APP_ENV"] == "development"
+    assert [name for name, service in services.items() if "profiles" in service] == ["sandbox"]
+    payment = env_of(services["payment"])
+    assert payment["APP_ENV"] == "production"
+    assert payment["ALIPAY_SANDBOX"] == "false"
+    # on compose's defaults (the emulator's gateway) production refuses to start…
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in payment.items():
+            patch.setenv(name, value)
+        with pytest.raises(ValueError, match="not Alipay's gateway.*ALIPAY_SANDBOX=true"):
+            PaymentSettings(_env_file=None)
+        # …until .env says this deployment is a sandbox (the quick start's line)
+        sandbox = env_of(services["payment"], {**SECRETS, "ALIPAY_SANDBOX": "true"})
+        patch.setenv("ALIPAY_SANDBOX", sandbox["ALIPAY_SANDBOX"])
+        assert PaymentSettings(_env_file=None).alipay_sandbox
+    quick_start = COMPOSE.read_text().split("\n\n", 1)[0]
+    assert 'echo "COMPOSE_PROFILES=dev" >> .env' in quick_start
+    assert 'echo "ALIPAY_SANDBOX=true" >> .env' in quick_start
+
+
+def test_no_service_believes_forwarded_headers_from_anyone(services):
+    """`--forwarded-allow-ips *` let any client set its address (the rate limits' key) and
+    scheme; uvicorn now reads FORWARDED_ALLOW_IPS, loopback unless set."""
+    for name in ("order", "payment", "sandbox"):
+        assert "--forwarded-allow-ips" not in command_of(services[name]), name
+    for name in ("order", "payment"):
+        assert env_of(services[name])["FORWARDED_ALLOW_IPS"] == "127.0.0.1", name
+        given = env_of(services[name], {**SECRETS, "FORWARDED_ALLOW_IPS": "10.0.0.2"})
+        assert given["FORWARDED_ALLOW_IPS"] == "10.0.0.2"
+        assert env_of(services[name])["METRICS_PUBLIC"] == "false", name
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "forwarded-allow-ips" not in dockerfile
+    assert re.search(r"FORWARDED_ALLOW_IPS=127\.0\.0\.1\b", dockerfile)
 
 
 @pytest.mark.parametrize("name", LONG_RUNNING)

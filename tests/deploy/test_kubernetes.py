@@ -163,11 +163,28 @@ def test_the_emulator_exists_only_in_the_sandbox(rendered):
     ]
     config = of_kind(docs, "ConfigMap")["shop-config"]["data"]
     if overlay == "sandbox":
-        assert of_kind(docs, "Deployment")["alipay-sandbox"]["spec"]["replicas"] == 1
+        deployment = of_kind(docs, "Deployment")["alipay-sandbox"]
+        assert deployment["spec"]["replicas"] == 1
         assert config["ALIPAY_GATEWAY_URL"] == "http://alipay-sandbox:8002/gateway.do"
+        # the payment service is told it is a sandbox; the emulator refuses production
+        assert config["ALIPAY_SANDBOX"] == "true"
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert {"name": "APP_ENV", "value": "test"} in container["env"]
     else:
         assert emulator == []
         assert config["ALIPAY_GATEWAY_URL"] == "https://openapi.alipay.com/gateway.do"
+        assert "ALIPAY_SANDBOX" not in config
+
+
+def test_forwarded_headers_are_believed_from_the_pod_network_only(rendered):
+    """`--forwarded-allow-ips *` let any client set its address and scheme (issue 10, item
+    10); uvicorn reads FORWARDED_ALLOW_IPS from shop-config instead."""
+    _, docs = rendered
+    config = of_kind(docs, "ConfigMap")["shop-config"]["data"]
+    assert config["FORWARDED_ALLOW_IPS"] == "10.0.0.0/8"
+    for deployment in of_kind(docs, "Deployment").values():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            assert "--forwarded-allow-ips" not in container["command"]
 
 
 def peers(policy: dict) -> set[str]:
@@ -196,5 +213,7 @@ def test_network_policies_let_only_the_other_service_in_besides_the_edge(rendere
             paths = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
             if paths.get("/") == "order-service":
                 assert "selector" not in services[paths["/internal"]]["spec"]  # no pods
+                # the pods serve /metrics/ to Prometheus (METRICS_PUBLIC), never the edge
+                assert "selector" not in services[paths["/metrics"]]["spec"]
             if "payment-service" in paths.values():
                 assert paths == {"/alipay": "payment-service"}

@@ -17,7 +17,8 @@ from tests.payment_service.conftest import (
     notify_params,
     start_payment_service,
 )
-from tests.support.processes import free_port, run_module
+from tests.payment_service.keys import pair
+from tests.support.processes import ServiceProcess, free_port, run_module
 
 
 def test_keygen_writes_a_matching_rsa_2048_pair(tmp_path):
@@ -117,3 +118,41 @@ async def test_sqlite_quick_start_pays_and_stops_cleanly(tmp_path, sandbox):
     assert "payment_stopped" in service.tail(5), service.tail()
     assert time.monotonic() - started < 30
     assert "Traceback" not in service.tail(200)
+
+
+async def test_production_against_the_emulator_stops_start_up_unless_a_sandbox(pg_databases):
+    """Issue 10, item 10: compose ran the payment service in production trusting the emulator,
+    at which anyone can pay."""
+    url = await pg_databases.create("payment_production")
+    await asyncio.to_thread(migrate, url)
+    production = {"APP_ENV": "production", "SERVICE_AUTH_SECRET": "p" * 32}
+    emulator = "http://127.0.0.1:9/gateway.do"
+    order = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(RuntimeError, match="exited early") as failure:
+        await asyncio.to_thread(
+            start_payment_service, url, emulator, order, "payment-production", **production
+        )
+    assert "is not Alipay's gateway" in str(failure.value)
+    assert "ALIPAY_SANDBOX=true" in str(failure.value)
+    service = await asyncio.to_thread(
+        start_payment_service,
+        url,
+        emulator,
+        order,
+        "payment-production-sandbox",
+        ALIPAY_SANDBOX="true",
+        **production,
+    )
+    service.stop()
+
+
+async def test_the_emulator_does_not_start_in_production():
+    env = {
+        "APP_ENV": "production",
+        "SANDBOX_PRIVATE_KEY": pair("alipay")[0],
+        "SANDBOX_APP_PUBLIC_KEY": pair("app")[1],
+    }
+    emulator = ServiceProcess("alipay_sandbox.main:app", env, "sandbox-production")
+    with pytest.raises(RuntimeError, match="exited early") as failure:
+        await asyncio.to_thread(emulator.start)
+    assert "does not run with APP_ENV=production" in str(failure.value)
