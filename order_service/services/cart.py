@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from order_service.services import catalog
 from order_service.storage.cart import CartStore
+from order_service.storage.skus import skus_by_id
 
 
 async def cart_items(sessions: async_sessionmaker, cart: CartStore, user_id: int) -> list[dict]:
@@ -11,7 +12,7 @@ async def cart_items(sessions: async_sessionmaker, cart: CartStore, user_id: int
     if not contents.counts:
         return []
     async with sessions() as session:
-        found = await catalog.skus_by_id(session, sorted(contents.counts))
+        found = await skus_by_id(session, sorted(contents.counts))
     return [
         _item(found[sku_id], count, sku_id in contents.selected)
         for sku_id, count in sorted(contents.counts.items())

@@ -6,13 +6,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from order_service.domain.errors import InsufficientStock, NotFound
+from order_service.storage import skus as sku_rows
 from order_service.storage.goods import describe_goods_of_sku, goods_id_for
 from order_service.storage.stock import adjust_stock
-from order_service.storage.tables import skus
 from shared.money import Money
 
 # Pictures load-catalog copies into ORDER_MEDIA_DIR, which the order service serves at /media/.
@@ -70,9 +69,6 @@ def place_images(entries: list[CatalogEntry], base_dir: Path, media_dir: Path) -
     ]
 
 
-SKU_COLUMNS = (skus.c.id, skus.c.name, skus.c.price, skus.c.stock, skus.c.sales)
-
-
 def sku_view(row) -> dict:
     return {
         "id": row.id,
@@ -85,24 +81,17 @@ def sku_view(row) -> dict:
 
 async def list_skus(sessions: async_sessionmaker, offset: int, limit: int) -> dict:
     async with sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(skus))
-        rows = await session.execute(
-            select(*SKU_COLUMNS).order_by(skus.c.id).offset(offset).limit(limit)
-        )
-        return {"items": [sku_view(row) for row in rows], "total": total}
+        total = await sku_rows.count_skus(session)
+        rows = await sku_rows.page_of_skus(session, offset, limit)
+    return {"items": [sku_view(row) for row in rows], "total": total}
 
 
 async def get_sku(sessions: async_sessionmaker, sku_id: int) -> dict:
     async with sessions() as session:
-        row = (await session.execute(select(*SKU_COLUMNS).where(skus.c.id == sku_id))).first()
+        row = await sku_rows.find_sku(session, sku_id)
     if row is None:
         raise NotFound("sku_not_found", f"There is no sku {sku_id}.", sku_id=sku_id)
     return sku_view(row)
-
-
-async def skus_by_id(session: AsyncSession, sku_ids: list[int]) -> dict[int, object]:
-    rows = await session.execute(select(*SKU_COLUMNS).where(skus.c.id.in_(sku_ids)))
-    return {row.id: row for row in rows}
 
 
 async def _goods_id(session: AsyncSession, entry: CatalogEntry, name: str) -> int:
@@ -112,13 +101,11 @@ async def _goods_id(session: AsyncSession, entry: CatalogEntry, name: str) -> in
 async def _upsert(session: AsyncSession, entry: CatalogEntry, set_stock: bool = False) -> str:
     existing = None
     if entry.id is None:  # without an id, a sku of the same name is updated (re-runnable file)
-        found = (await session.execute(select(skus.c.id).where(skus.c.name == entry.name))).all()
+        found = await sku_rows.sku_ids_named(session, entry.name)
         if len(found) == 1:
-            entry = entry.model_copy(update={"id": found[0].id})
+            entry = entry.model_copy(update={"id": found[0]})
     if entry.id is not None:
-        existing = (
-            await session.execute(select(skus.c.goods_id).where(skus.c.id == entry.id))
-        ).first()
+        existing = await sku_rows.find_sku(session, entry.id)
     values = {"name": entry.name, "price": entry.price, "stock": entry.stock}
     if existing is not None and entry.id is not None:  # (existing is only found by an id)
         if not set_stock:  # live stock moves with every order: a file must not overwrite it
@@ -127,12 +114,12 @@ async def _upsert(session: AsyncSession, entry: CatalogEntry, set_stock: bool = 
             values["goods_id"] = await _goods_id(session, entry, entry.goods)
         else:
             await describe_goods_of_sku(session, entry.id, entry.description, entry.image)
-        await session.execute(update(skus).where(skus.c.id == entry.id).values(**values))
+        await sku_rows.update_sku(session, entry.id, **values)
         return "updated"
     values["goods_id"] = await _goods_id(session, entry, entry.goods or entry.name)
     if entry.id is not None:
         values["id"] = entry.id
-    await session.execute(insert(skus).values(sales=0, **values))
+    await sku_rows.insert_sku(session, **values)
     return "created"
 
 
@@ -147,14 +134,7 @@ async def load_catalog(
     async with sessions() as session, session.begin():
         for entry in entries:
             counts[await _upsert(session, entry, set_stock)] += 1
-        if session.bind.dialect.name == "postgresql":
-            # Explicit ids do not advance the sequence; move it past them for later inserts.
-            await session.execute(
-                text(
-                    "SELECT setval(pg_get_serial_sequence('skus', 'id'), "
-                    "GREATEST((SELECT COALESCE(MAX(id), 0) FROM skus), 1))"
-                )
-            )
+        await sku_rows.advance_id_sequence(session)
     return counts
 
 
@@ -164,10 +144,8 @@ async def create_sku(
     """A new SKU, of the named goods (made when new) or of a goods of its own name."""
     async with sessions() as session, session.begin():
         goods_id = await goods_id_for(session, goods_name or name)
-        sku_id = await session.scalar(
-            insert(skus)
-            .values(goods_id=goods_id, name=name, price=price, stock=stock, sales=0)
-            .returning(skus.c.id)
+        sku_id = await sku_rows.insert_sku(
+            session, goods_id=goods_id, name=name, price=price, stock=stock
         )
     return await get_sku(sessions, sku_id)
 
@@ -181,13 +159,12 @@ async def update_sku(
 ) -> dict:
     """Name and price set; stock moved by a delta, atomically, never below zero (409)."""
     async with sessions() as session, session.begin():
-        exists = await session.scalar(select(skus.c.id).where(skus.c.id == sku_id))
-        if exists is None:
+        if await sku_rows.find_sku(session, sku_id) is None:
             raise NotFound("sku_not_found", f"There is no sku {sku_id}.", sku_id=sku_id)
         values = {"name": name, "price": price}
         values = {key: value for key, value in values.items() if value is not None}
         if values:
-            await session.execute(update(skus).where(skus.c.id == sku_id).values(**values))
+            await sku_rows.update_sku(session, sku_id, **values)
         if stock_delta and not await adjust_stock(session, sku_id, stock_delta):
             raise InsufficientStock(sku_id)
     return await get_sku(sessions, sku_id)

@@ -5,15 +5,14 @@ unsent → unreceived (ship, with carrier and tracking number) → uncomment (re
 """
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from order_service.domain.errors import Unprocessable
 from order_service.domain.states import OrderStatus, ensure_move
-from order_service.services.orders_read import admin_order, find_order, load_order, not_found
+from order_service.services.orders_read import admin_order, load_order, not_found
 from order_service.storage.comments import add_comments
+from order_service.storage.order_queries import find_order, line_counts
 from order_service.storage.orders import transition
-from order_service.storage.tables import order_lines
 from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
@@ -79,9 +78,7 @@ async def comment(
         if row is None:
             raise not_found(order_id)
         ensure_move(row.status, OrderStatus.FINISHED)
-        lines = await session.scalars(
-            select(order_lines.c.sku_id).where(order_lines.c.order_id == order_id)
-        )
+        lines = await line_counts(session, order_id)
         given = [item["sku_id"] for item in items]
         if len(set(given)) != len(given) or set(given) != set(lines):
             raise Unprocessable(

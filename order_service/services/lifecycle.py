@@ -9,7 +9,6 @@ from datetime import datetime
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from order_service import metrics
@@ -22,10 +21,10 @@ from order_service.domain.states import (
     ensure_cancelable,
     ensure_payable,
 )
-from order_service.services.orders_read import find_order, load_order, not_found, order_to_pay
-from order_service.storage.orders import transition
+from order_service.services.orders_read import load_order, not_found, order_to_pay
+from order_service.storage.order_queries import find_order, line_counts, order_status
+from order_service.storage.orders import record_trade_no, transition
 from order_service.storage.stock import return_stock
-from order_service.storage.tables import order_lines, orders
 from shared.db import autocommit_session
 from shared.money import to_money
 from shared.time import now_utc
@@ -84,16 +83,12 @@ async def _mark_paid(
 async def _after_missed_transition(
     session: AsyncSession, order_id: str, trade_no: str, paid_at: datetime
 ) -> str:
-    status = await session.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
+    status = await order_status(session, order_id)
     if status == OrderStatus.CANCELED:
         raise Conflict("order_canceled", "The order was cancelled before the payment arrived.")
     if status in PAID_STATUSES:
         # A close that found the trade paid marks the order paid without the trade number.
-        await session.execute(
-            update(orders)
-            .where(orders.c.order_id == order_id, orders.c.trade_no.is_(None))
-            .values(trade_no=trade_no, paid_at=paid_at)
-        )
+        await record_trade_no(session, order_id, trade_no, paid_at)
         return "already_applied"
     raise Conflict("order_not_payable", f"An order that is {status} cannot be paid.")
 
@@ -161,7 +156,4 @@ async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str)
 
 async def return_order_stock(session: AsyncSession, order_id: str) -> None:
     """Every unit of the order back to stock (and out of sales), in the caller's transaction."""
-    lines = await session.execute(
-        select(order_lines.c.sku_id, order_lines.c.count).where(order_lines.c.order_id == order_id)
-    )
-    await return_stock(session, {sku_id: count for sku_id, count in lines})
+    await return_stock(session, await line_counts(session, order_id))

@@ -2,13 +2,11 @@
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from order_service.domain.errors import NotFound
 from order_service.storage import order_queries
-from order_service.storage.order_queries import OrderFilter
-from order_service.storage.tables import order_lines, orders
+from order_service.storage.order_queries import OrderFilter, find_order
 
 Reader = AsyncSession | AsyncConnection
 ADDRESS_FIELDS = ("id", "receiver", "mobile", "province", "city", "district", "place")
@@ -63,30 +61,10 @@ def order_view(row: Mapping, lines: list[Mapping], refunds: Sequence[Mapping] = 
     }
 
 
-async def find_order(session: Reader, order_id: str, user_id: int | None = None):
-    """The order row, or None; with a user id only that user's own order."""
-    query = select(orders).where(orders.c.order_id == order_id)
-    if user_id is not None:
-        query = query.where(orders.c.user_id == user_id)
-    return (await session.execute(query)).first()
-
-
 async def order_to_pay(session: Reader, order_id: str, user_id: int) -> dict:
-    """What a payment link needs of a buyer's order, in one query: its row with its line names."""
-    rows = (
-        await session.execute(
-            select(
-                orders.c.status,
-                orders.c.pay_method,
-                orders.c.total_amount,
-                orders.c.pay_deadline,
-                order_lines.c.name,
-            )
-            .join(order_lines, order_lines.c.order_id == orders.c.order_id)
-            .where(orders.c.order_id == order_id, orders.c.user_id == user_id)
-            .order_by(order_lines.c.sku_id)
-        )
-    ).all()
+    """What a payment link needs of a buyer's order: status, pay_method, total_amount,
+    pay_deadline and the subject (its line names)."""
+    rows = await order_queries.to_pay(session, order_id, user_id)
     if not rows:
         raise not_found(order_id)
     first = rows[0]

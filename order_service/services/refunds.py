@@ -16,8 +16,8 @@ from order_service.clients.payment import PaymentClient
 from order_service.domain.errors import Conflict, NotFound
 from order_service.domain.states import OrderStatus, ensure_refundable, refund_returns_stock
 from order_service.services.lifecycle import return_order_stock
-from order_service.services.orders_read import find_order
 from order_service.storage import refunds as refund_rows
+from order_service.storage.order_queries import find_order
 from order_service.storage.orders import transition
 from shared.events import RefundEvent
 

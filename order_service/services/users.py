@@ -4,7 +4,6 @@ import time
 from datetime import timedelta
 
 import jwt
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -12,7 +11,7 @@ from order_service.domain.errors import Conflict, Forbidden, InvalidCredentials,
 from order_service.domain.passwords import password_weakness
 from order_service.services.passwords import DUMMY_HASH, PasswordHashing
 from order_service.services.throttle import LoginThrottle
-from order_service.storage.tables import users
+from order_service.storage import users as user_rows
 from shared.time import now_utc
 
 ALGORITHM = "HS256"
@@ -27,11 +26,7 @@ async def register(
     password_hash = await hashing.hash(password)
     try:
         async with sessions() as session, session.begin():
-            user_id = await session.scalar(
-                insert(users)
-                .values(username=username, password_hash=password_hash, created_at=now_utc())
-                .returning(users.c.id)
-            )
+            user_id = await user_rows.insert_user(session, username, password_hash)
     except IntegrityError:  # usernames are unique regardless of case (uq_users_username_lower)
         raise Conflict("username_taken", f"The username {username!r} is taken.") from None
     return {"id": user_id, "username": username}
@@ -43,12 +38,8 @@ async def create_admin(sessions: async_sessionmaker, username: str, ask_password
     `ask_password()` is called only for a new user; no password raises ValueError.
     """
     async with sessions() as session, session.begin():
-        promoted = await session.execute(
-            update(users)
-            .where(func.lower(users.c.username) == username.lower())
-            .values(is_admin=True)
-        )
-    if promoted.rowcount == 1:
+        promoted = await user_rows.promote_to_admin(session, username)
+    if promoted:
         return "promoted"
     password = ask_password()
     if not password:
@@ -59,18 +50,14 @@ async def create_admin(sessions: async_sessionmaker, username: str, ask_password
     finally:
         hashing.close()
     async with sessions() as session, session.begin():
-        await session.execute(
-            insert(users).values(
-                username=username, password_hash=password_hash, created_at=now_utc(), is_admin=True
-            )
-        )
+        await user_rows.insert_user(session, username, password_hash, is_admin=True)
     return "created"
 
 
 async def ensure_admin(sessions: async_sessionmaker, user_id: int) -> None:
     """Admin rights are read on every back-office request, so a promotion counts at once."""
     async with sessions() as session:
-        admin = await session.scalar(select(users.c.is_admin).where(users.c.id == user_id))
+        admin = await user_rows.is_admin(session, user_id)
     if not admin:
         raise Forbidden("Only the shop's admins may use the back office.")
 
@@ -84,13 +71,7 @@ async def authenticate(
 ) -> int:
     await throttle.account_attempt(username)
     async with sessions() as session:
-        row = (
-            await session.execute(
-                select(users.c.id, users.c.password_hash).where(
-                    func.lower(users.c.username) == username.lower()
-                )
-            )
-        ).first()
+        row = await user_rows.credentials(session, username)
     stored = row.password_hash if row else DUMMY_HASH
     if not await hashing.verify(stored, password) or row is None:
         raise InvalidCredentials("The username or password is wrong.")
@@ -148,8 +129,8 @@ class Authenticator:
         if user_id in self._users:
             return True
         async with self.sessions() as session:
-            found = await session.scalar(select(users.c.id).where(users.c.id == user_id))
-        if found is None:
+            found = await user_rows.user_exists(session, user_id)
+        if not found:
             return False
         if len(self._users) >= self.capacity:
             self._users.clear()

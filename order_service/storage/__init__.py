@@ -1,1 +1,2 @@
-"""Adapters: database tables and engine, the cart store (Redis or in-process memory)."""
+"""Adapters: the database tables and every SQL statement over them (one module per kind of row),
+the cart store (Redis or in-process memory)."""

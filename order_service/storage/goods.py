@@ -4,9 +4,9 @@ the sum of its SKUs' sales (there is no goods.sales column: see storage/stock.py
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from order_service.storage.skus import SKU_COLUMNS
 from order_service.storage.tables import goods, skus
 
-SKU_COLUMNS = (skus.c.id, skus.c.goods_id, skus.c.name, skus.c.price, skus.c.stock, skus.c.sales)
 _GOODS_COLUMNS = (
     goods.c.id,
     goods.c.name,

@@ -1,5 +1,5 @@
-"""Reading orders: one user's or the back office's search, a page at a time, and what hangs
-off an order (lines, refunds, buyer and address)."""
+"""Reading orders: one order, one user's or the back office's search a page at a time, and
+what hangs off an order (lines, refunds, buyer and address)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +19,45 @@ class OrderFilter:
     q: str | None = None  # an order id prefix or a username prefix
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+
+async def find_order(session: Reader, order_id: str, user_id: int | None = None):
+    """The order row, or None; with a user id only that user's own order."""
+    query = select(orders).where(orders.c.order_id == order_id)
+    if user_id is not None:
+        query = query.where(orders.c.user_id == user_id)
+    return (await session.execute(query)).first()
+
+
+async def order_status(session: Reader, order_id: str) -> str | None:
+    return await session.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
+
+
+async def to_pay(session: Reader, order_id: str, user_id: int) -> list:
+    """What a payment link needs of a buyer's order, in one query: a row per line (status,
+    pay_method, total_amount, pay_deadline and the line's name), by sku id; none when the
+    user has no such order."""
+    rows = await session.execute(
+        select(
+            orders.c.status,
+            orders.c.pay_method,
+            orders.c.total_amount,
+            orders.c.pay_deadline,
+            order_lines.c.name,
+        )
+        .join(order_lines, order_lines.c.order_id == orders.c.order_id)
+        .where(orders.c.order_id == order_id, orders.c.user_id == user_id)
+        .order_by(order_lines.c.sku_id)
+    )
+    return list(rows.all())
+
+
+async def line_counts(session: Reader, order_id: str) -> dict[int, int]:
+    """SKU id -> units, for each line of the order."""
+    rows = await session.execute(
+        select(order_lines.c.sku_id, order_lines.c.count).where(order_lines.c.order_id == order_id)
+    )
+    return {sku_id: count for sku_id, count in rows}
 
 
 def _escaped_prefix(text: str) -> str:

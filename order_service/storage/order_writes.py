@@ -31,7 +31,7 @@ _UNPAID_OF = (
 async def unpaid_orders_of(conn: AsyncConnection, user_ids) -> dict[int, int]:
     """Unpaid orders per user, for the users given (a user with none is absent)."""
     rows = await conn.execute(_UNPAID_OF, {"users": sorted(set(user_ids))})
-    return {user_id: count for user_id, count in rows.tuples()}
+    return {user_id: count for user_id, count in rows}
 
 
 async def claim_keys(conn: AsyncConnection, claims: list[dict]) -> set[tuple[int, str]]:

@@ -1,4 +1,7 @@
-"""Status writes of existing orders: one guarded transition driven by the state table."""
+"""Writes of existing orders: one guarded transition driven by the state table, and the
+trade number of an order found paid without it."""
+
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -26,3 +29,15 @@ async def transition(
         .values(status=OrderStatus(target).value, **values)
     )
     return updated_rows(result) == 1
+
+
+async def record_trade_no(
+    executor: Executor, order_id: str, trade_no: str, paid_at: datetime
+) -> None:
+    """Give a paid order without a trade number (a close found the trade paid) the trade
+    number and payment time of the paid event that followed; one that has them keeps them."""
+    await executor.execute(
+        update(orders)
+        .where(orders.c.order_id == order_id, orders.c.trade_no.is_(None))
+        .values(trade_no=trade_no, paid_at=paid_at)
+    )
