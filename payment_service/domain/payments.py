@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Literal
 
 
 class PaymentStatus(StrEnum):
@@ -30,11 +30,6 @@ class RefundOrigin(StrEnum):
     MERCHANT = "merchant"  # the back office's refund
     CONSOLE = "console"  # made outside the shop (Alipay's console), learnt from its notify
 
-
-CREATED: Final = PaymentStatus.CREATED
-PAID: Final = PaymentStatus.PAID
-CLOSED: Final = PaymentStatus.CLOSED
-REFUNDED: Final = PaymentStatus.REFUNDED
 
 CloseOutcome = Literal[PaymentStatus.CLOSED, PaymentStatus.PAID]
 """What closing a payment ends in: closed, or paid after all (the buyer paid at the last moment)."""
@@ -81,18 +76,18 @@ class Refund:
     origin: RefundOrigin
 
 
-ALLOWED = {
-    CREATED: {PAID, CLOSED},
-    CLOSED: {PAID},
-    PAID: {REFUNDED},
-    REFUNDED: set(),
+ALLOWED: dict[PaymentStatus, set[PaymentStatus]] = {
+    PaymentStatus.CREATED: {PaymentStatus.PAID, PaymentStatus.CLOSED},
+    PaymentStatus.CLOSED: {PaymentStatus.PAID},
+    PaymentStatus.PAID: {PaymentStatus.REFUNDED},
+    PaymentStatus.REFUNDED: set(),
 }
 
 PAID_TRADE_STATUSES = ("TRADE_SUCCESS", "TRADE_FINISHED")
 LATE_PAYMENT_REASON = "paid after the order was cancelled"
 
 
-def sources_of(target: str) -> tuple[str, ...]:
+def sources_of(target: PaymentStatus) -> tuple[PaymentStatus, ...]:
     """The statuses a payment may be in to move to `target` (used in guarded UPDATEs)."""
     return tuple(sorted(state for state, targets in ALLOWED.items() if target in targets))
 

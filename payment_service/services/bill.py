@@ -24,8 +24,7 @@ import httpx
 import structlog
 
 from payment_service import metrics
-from payment_service.domain import payments as states
-from payment_service.domain.payments import Payment, Refund
+from payment_service.domain.payments import Payment, PaymentStatus, Refund
 from payment_service.storage import bills
 from shared.alipay_bill import REFUND, TRADE, BillRow, read_bill
 
@@ -105,7 +104,7 @@ def compare(
                     )
                 )
                 continue
-            if payment.status not in (states.PAID, states.REFUNDED):
+            if payment.status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
                 found.append(
                     Mismatch(
                         "not_paid_here",

@@ -14,7 +14,7 @@ from payment_service.alipay.params import alipay_time_or_none
 from payment_service.domain import notify as checks
 from payment_service.domain import payments as states
 from payment_service.domain.notify import NotifyRejected
-from payment_service.domain.payments import Payment
+from payment_service.domain.payments import Payment, PaymentStatus
 from payment_service.services.refunds import apply_refund_notify
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
@@ -156,7 +156,7 @@ async def _apply(rt: Runtime, body: bytes, params: dict) -> str:
                     was=payment.status,
                 )
         if is_refund_notify(params) and (
-            outcome == "paid" or payment.status in (states.PAID, states.REFUNDED)
+            outcome == "paid" or payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED)
         ):
             outcome = await apply_refund_notify(rt, session, payment, params, refund_amount)
         await records.record_notify(session, body, True, outcome, params)

@@ -24,7 +24,7 @@ from payment_service.domain.errors import (
     AmountMismatch,
     PaymentNotOpen,
 )
-from payment_service.domain.payments import Payment
+from payment_service.domain.payments import Payment, PaymentStatus
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
 from shared.db import autocommit_session
@@ -50,13 +50,13 @@ async def create_payment(
             amount=amount,
             subject=subject,
             channel=channel,
-            status=states.CREATED,
+            status=PaymentStatus.CREATED,
             pay_deadline=pay_deadline,
             created_at=now_utc(),
         )
         if payment.amount != amount:
             raise AmountMismatch(f"Order {order_id} already has a payment of {payment.amount}.")
-        if payment.status != states.CREATED:
+        if payment.status != PaymentStatus.CREATED:
             raise PaymentNotOpen(f"The payment of order {order_id} is {payment.status}.")
         if payment.channel != channel:
             await records.set_channel(session, payment.id, channel)
@@ -103,11 +103,11 @@ async def close_payment(rt: Runtime, order_id: str) -> states.CloseOutcome:
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
     if payment is None:
-        return states.CLOSED
-    if payment.status == states.PAID:
-        return states.PAID
-    if payment.status in (states.CLOSED, states.REFUNDED):
-        return states.CLOSED
+        return PaymentStatus.CLOSED
+    if payment.status == PaymentStatus.PAID:
+        return PaymentStatus.PAID
+    if payment.status in (PaymentStatus.CLOSED, PaymentStatus.REFUNDED):
+        return PaymentStatus.CLOSED
     try:
         at_alipay = await _close_at_alipay(rt, payment)
     except AlipayConfigurationError as exc:
@@ -115,8 +115,8 @@ async def close_payment(rt: Runtime, order_id: str) -> states.CloseOutcome:
         raise AlipayMisconfigured(f"Alipay refuses our configuration: {exc}") from exc
     except AlipayError as exc:
         raise AlipayUnavailable(f"Alipay could not be asked: {exc}") from exc
-    if at_alipay == states.PAID:
-        return states.PAID
+    if at_alipay == PaymentStatus.PAID:
+        return PaymentStatus.PAID
     # A trade that never reached Alipay is closed here only: its link stays payable at Alipay
     # until pay_deadline, so the reconciler keeps asking about it (next_check_at) until then,
     # in case a late payment's notifies are all lost. A trade closed at Alipay needs no watch.
@@ -125,12 +125,12 @@ async def close_payment(rt: Runtime, order_id: str) -> states.CloseOutcome:
         watch_from = now_utc() + timedelta(seconds=rt.settings.reconcile_after_seconds)
     async with rt.sessions.begin() as session:
         if await records.move(
-            session, payment.id, states.CLOSED, closed_at=now_utc(), next_check_at=watch_from
+            session, payment.id, PaymentStatus.CLOSED, closed_at=now_utc(), next_check_at=watch_from
         ):
-            return states.CLOSED
+            return PaymentStatus.CLOSED
         current = records.known(await records.payment_by_id(session, payment.id), "the payment")
     # a notify marked it paid while we were closing
-    return states.PAID if current.status == states.PAID else states.CLOSED
+    return PaymentStatus.PAID if current.status == PaymentStatus.PAID else PaymentStatus.CLOSED
 
 
 _NOT_AT_ALIPAY = "not_at_alipay"
@@ -152,9 +152,9 @@ async def _close_at_alipay(rt: Runtime, payment: Payment) -> str:
         log.warning("close_query_unknown_cancelling", out_trade_no=out_trade_no, error=str(exc))
         return await _cancel_at_alipay(rt, payment)
     if await apply_trade(rt, payment, trade, source="close"):
-        return states.PAID
+        return PaymentStatus.PAID
     if trade.get("trade_status") != "WAIT_BUYER_PAY":
-        return states.CLOSED
+        return PaymentStatus.CLOSED
     try:
         await rt.alipay.close(out_trade_no)
     except TradeNotExist:
@@ -162,8 +162,8 @@ async def _close_at_alipay(rt: Runtime, payment: Payment) -> str:
     except TradeStatusError:
         # paid (or closed) between our query and our close: ask again
         paid = await apply_trade(rt, payment, await rt.alipay.query(out_trade_no), "close")
-        return states.PAID if paid else states.CLOSED
-    return states.CLOSED
+        return PaymentStatus.PAID if paid else PaymentStatus.CLOSED
+    return PaymentStatus.CLOSED
 
 
 CANCEL_ATTEMPTS = 3
@@ -194,4 +194,4 @@ async def _cancel_at_alipay(rt: Runtime, payment: Payment) -> str:
         async with rt.sessions.begin() as session:
             if await records.record_cancel_refund(session, payment, result.get("trade_no") or ""):
                 metrics.REFUNDS.labels(result="cancelled").inc()
-    return states.CLOSED
+    return PaymentStatus.CLOSED

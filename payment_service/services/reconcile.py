@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from payment_service.alipay import AlipayError, TradeNotExist
-from payment_service.domain import payments as states
-from payment_service.domain.payments import Payment
+from payment_service.domain.payments import Payment, PaymentStatus
 from payment_service.services.payments import apply_trade
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
@@ -61,7 +60,7 @@ async def reconcile_once(rt: Runtime) -> int:
         if trade is not None and await apply_trade(rt, payment, trade):
             found += 1
             log.info("reconcile_found_paid", out_trade_no=payment.out_trade_no)
-        elif payment.status == states.CLOSED and _link_expired(rt, payment, asked_at):
+        elif payment.status == PaymentStatus.CLOSED and _link_expired(rt, payment, asked_at):
             await _stop_watching(rt, payment)
     return found
 

@@ -34,7 +34,13 @@ from payment_service.alipay import (
 from payment_service.alipay.errors import SellerBalanceNotEnough
 from payment_service.domain import payments as states
 from payment_service.domain.errors import PaymentNotRefundable, RefundExceedsPaid
-from payment_service.domain.payments import Payment, Refund, RefundOrigin, RefundStatus
+from payment_service.domain.payments import (
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundOrigin,
+    RefundStatus,
+)
 from payment_service.services.runtime import Runtime
 from payment_service.storage import records
 
@@ -77,7 +83,7 @@ async def refund_late_payment(rt: Runtime, order_id: str) -> None:
     RefundRefused when Alipay refused it for good (the caller stops)."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
-        if payment is None or payment.status == states.REFUNDED:
+        if payment is None or payment.status == PaymentStatus.REFUNDED:
             return
         out_request_no = states.refund_request_no(payment.out_trade_no)
         refund = await records.ensure_refund(
@@ -170,7 +176,7 @@ async def request_refund(
             raise PaymentNotRefundable(f"no payment for order {order_id}")
         refund = await records.refund_by_key(session, payment.id, request_key)
         if refund is None:
-            if payment.status not in (states.PAID, states.REFUNDED):
+            if payment.status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
                 raise PaymentNotRefundable(f"the payment is {payment.status}")
             committed = await records.committed_refunds(session, payment.id)
             if committed + amount > payment.amount:

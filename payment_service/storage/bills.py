@@ -5,8 +5,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payment_service.domain import payments as states
-from payment_service.domain.payments import Payment, Refund, RefundStatus
+from payment_service.domain.payments import Payment, PaymentStatus, Refund, RefundStatus
 from payment_service.storage.records import payment_record, refund_record
 from payment_service.storage.tables import bill_mismatches, payments, refunds
 from shared.time import now_utc
@@ -27,7 +26,7 @@ async def paid_between(session: AsyncSession, start: datetime, end: datetime) ->
         sa.select(payments).where(
             payments.c.paid_at >= start,
             payments.c.paid_at < end,
-            payments.c.status.in_((states.PAID, states.REFUNDED)),
+            payments.c.status.in_((PaymentStatus.PAID, PaymentStatus.REFUNDED)),
         )
     )
     return [payment_record(row) for row in rows]

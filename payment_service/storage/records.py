@@ -90,11 +90,11 @@ async def claim_due_checks(
         .where(
             sa.or_(
                 sa.and_(
-                    payments.c.status == states.CREATED,
+                    payments.c.status == PaymentStatus.CREATED,
                     payments.c.created_at <= now - after,
                     sa.or_(payments.c.next_check_at.is_(None), payments.c.next_check_at <= now),
                 ),
-                sa.and_(payments.c.status == states.CLOSED, payments.c.next_check_at <= now),
+                sa.and_(payments.c.status == PaymentStatus.CLOSED, payments.c.next_check_at <= now),
             )
         )
         # a payment never checked yet is due `after` its creation; ordering it by created_at
@@ -112,7 +112,7 @@ async def stop_watching(session: AsyncSession, payment_id: int) -> None:
     """A closed payment whose link has expired needs no more checks."""
     await session.execute(
         sa.update(payments)
-        .where(payments.c.id == payment_id, payments.c.status == states.CLOSED)
+        .where(payments.c.id == payment_id, payments.c.status == PaymentStatus.CLOSED)
         .values(next_check_at=None)
     )
 
@@ -149,7 +149,7 @@ async def refunds_of(session: AsyncSession, payment_id: int) -> list[Refund]:
     return [refund_record(row) for row in await session.execute(query.order_by(refunds.c.id))]
 
 
-async def move(session: AsyncSession, payment_id: int, target: str, **values) -> bool:
+async def move(session: AsyncSession, payment_id: int, target: PaymentStatus, **values) -> bool:
     """Guarded transition: applies only from an allowed source status; False if it did not."""
     result = await session.execute(
         sa.update(payments)
@@ -170,7 +170,12 @@ async def mark_paid(
     `amounts`: the breakdown Alipay reported (receipt_amount, buyer_pay_amount, point_amount)."""
     paid_at = paid_at or now_utc()
     if not await move(
-        session, payment.id, states.PAID, trade_no=trade_no, paid_at=paid_at, **(amounts or {})
+        session,
+        payment.id,
+        PaymentStatus.PAID,
+        trade_no=trade_no,
+        paid_at=paid_at,
+        **(amounts or {}),
     ):
         return False
     await enqueue_paid_event(session, payment, trade_no, paid_at)
@@ -222,10 +227,12 @@ async def record_cancel_refund(session: AsyncSession, payment: Payment, trade_no
     notify recorded as paid meanwhile is refunded too (its relay then finds nothing to refund).
     False when there was nothing to record."""
     now = now_utc()
-    moved = await move(session, payment.id, states.PAID, trade_no=trade_no or None, paid_at=now)
+    moved = await move(
+        session, payment.id, PaymentStatus.PAID, trade_no=trade_no or None, paid_at=now
+    )
     if not moved:
         current = known(await payment_by_id(session, payment.id), "the payment")
-        if current.status != states.PAID:
+        if current.status != PaymentStatus.PAID:
             return False
     if await refund_of(session, states.cancel_request_no(payment.out_trade_no)):
         return False
@@ -241,7 +248,7 @@ async def record_cancel_refund(session: AsyncSession, payment: Payment, trade_no
         )
     )
     return await move(
-        session, payment.id, states.REFUNDED, refunded_amount=payment.amount, closed_at=now
+        session, payment.id, PaymentStatus.REFUNDED, refunded_amount=payment.amount, closed_at=now
     )
 
 
@@ -343,7 +350,7 @@ async def settle_refund(session: AsyncSession, refund: Refund, from_failed: bool
     )
     payment = known(await payment_by_id(session, refund.payment_id), "the refund's payment")
     if payment.refunded_amount >= payment.amount:
-        await move(session, payment.id, states.REFUNDED)
+        await move(session, payment.id, PaymentStatus.REFUNDED)
     settled_refund = known(await refund_of(session, refund.out_request_no), "the refund")
     await enqueue_refund_event(session, payment, settled_refund)
     return True

@@ -5,10 +5,7 @@ from decimal import Decimal
 import pytest
 
 from payment_service.domain.payments import (
-    CLOSED,
-    CREATED,
-    PAID,
-    REFUNDED,
+    PaymentStatus,
     is_paid_status,
     refund_confirmed,
     refund_request_no,
@@ -17,9 +14,9 @@ from payment_service.domain.payments import (
 
 
 def test_moves_only_go_forward():
-    assert sources_of(PAID) == (CLOSED, CREATED)
-    assert sources_of(REFUNDED) == (PAID,)
-    assert sources_of(CREATED) == ()
+    assert sources_of(PaymentStatus.PAID) == (PaymentStatus.CLOSED, PaymentStatus.CREATED)
+    assert sources_of(PaymentStatus.REFUNDED) == (PaymentStatus.PAID,)
+    assert sources_of(PaymentStatus.CREATED) == ()
 
 
 @pytest.mark.parametrize(
