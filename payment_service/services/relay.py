@@ -20,6 +20,7 @@ from payment_service.alipay import AlipayError
 from payment_service.services.refunds import RefundRefused, process_refund, refund_late_payment
 from payment_service.services.runtime import Runtime
 from payment_service.storage import outbox
+from payment_service.storage.outbox import OutboxEvent
 from shared.events import REFUND_REQUEST_TOPIC, REFUND_TOPIC
 from shared.http import problem_code
 from shared.time import now_utc
@@ -36,7 +37,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
 
 
-async def claim_due(rt: Runtime) -> list:
+async def claim_due(rt: Runtime) -> list[OutboxEvent]:
     async with rt.sessions.begin() as session:
         return await outbox.claim_due(session, now_utc(), BATCH, LEASE)
 
@@ -54,38 +55,38 @@ async def relay_once(rt: Runtime) -> int:
     return delivered
 
 
-async def _deliver_all(rt: Runtime, rows) -> int:
+async def _deliver_all(rt: Runtime, rows: list[OutboxEvent]) -> int:
     """The batch's events, one order's after another in their order, the orders side by side
     (one delivery is a round trip to the order service or to Alipay: mostly waiting); then the
     outcomes written in one transaction."""
-    by_order: dict[str, list] = defaultdict(list)
+    by_order: dict[str, list[OutboxEvent]] = defaultdict(list)
     for row in rows:
-        by_order[row["payload"]["order_id"]].append(row)
+        by_order[row.payload["order_id"]].append(row)
     outcomes: dict[str, tuple[str, str | None]] = {}
 
-    async def deliver_in_order(events: list) -> None:
+    async def deliver_in_order(events: list[OutboxEvent]) -> None:
         for row in events:
-            outcomes[row["id"]] = await _deliver_traced(rt, row)
+            outcomes[row.id] = await _deliver_traced(rt, row)
 
     await asyncio.gather(*(deliver_in_order(events) for events in by_order.values()))
     async with rt.sessions.begin() as session:
         now = now_utc()
         settled = []
         for row in rows:
-            result, error = outcomes[row["id"]]
+            result, error = outcomes[row.id]
             metrics.RELAY_DELIVERIES.labels(result=result).inc()
             if result == "failed":
-                retry_at = now + backoff(row["attempts"] + 1)
-                await outbox.retry_later(session, row["id"], retry_at, error)
+                retry_at = now + backoff(row.attempts + 1)
+                await outbox.retry_later(session, row.id, retry_at, error)
             else:
-                settled.append((row["id"], error))
+                settled.append((row.id, error))
         await outbox.mark_delivered(session, settled, now)
     return len(settled)
 
 
-async def _deliver_traced(rt: Runtime, row) -> tuple[str, str | None]:
+async def _deliver_traced(rt: Runtime, row: OutboxEvent) -> tuple[str, str | None]:
     # The delivery continues the trace of the request that wrote the event (a notify).
-    with continued_from(row["trace_context"], "outbox deliver", **{"outbox.event_id": row["id"]}):
+    with continued_from(row.trace_context, "outbox deliver", **{"outbox.event_id": row.id}):
         return await _deliver(rt, row)
 
 
@@ -99,10 +100,10 @@ async def _count_pending(rt: Runtime) -> None:
     metrics.RELAY_LAST_ROUND.set_to_current_time()
 
 
-async def _deliver(rt: Runtime, row) -> tuple[str, str | None]:
-    if row["topic"] == REFUND_REQUEST_TOPIC:
-        return await _make_refund(rt, row["payload"]["out_request_no"])
-    if row["topic"] == REFUND_TOPIC:
+async def _deliver(rt: Runtime, row: OutboxEvent) -> tuple[str, str | None]:
+    if row.topic == REFUND_REQUEST_TOPIC:
+        return await _make_refund(rt, row.payload["out_request_no"])
+    if row.topic == REFUND_TOPIC:
         return await _post_event(rt, row, "refund-events")
     return await _deliver_paid(rt, row)
 
@@ -117,11 +118,11 @@ async def _make_refund(rt: Runtime, out_request_no: str) -> tuple[str, str | Non
     return ("refund" if result == "succeeded" else "refund_refused"), None
 
 
-async def _post_event(rt: Runtime, row, route: str) -> tuple[str, str | None]:
-    order_id = row["payload"]["order_id"]
+async def _post_event(rt: Runtime, row: OutboxEvent, route: str) -> tuple[str, str | None]:
+    order_id = row.payload["order_id"]
     try:
         response = await rt.order_service.post(
-            f"/internal/orders/{order_id}/{route}", json=row["payload"]
+            f"/internal/orders/{order_id}/{route}", json=row.payload
         )
     except httpx.HTTPError as exc:
         return "failed", f"order service unreachable: {exc!r}"
@@ -131,11 +132,11 @@ async def _post_event(rt: Runtime, row, route: str) -> tuple[str, str | None]:
     return "failed", f"order service answered {response.status_code}: {response.text[:300]}"
 
 
-async def _deliver_paid(rt: Runtime, row) -> tuple[str, str | None]:
+async def _deliver_paid(rt: Runtime, row: OutboxEvent) -> tuple[str, str | None]:
     """(result, error). Result `delivered` (the order service acknowledged the event),
     `refund` (its order was cancelled and the payment refunded), `refund_refused` (Alipay
     refused the refund for good: settled with the reason, not retried) or `failed` (retried)."""
-    payload = row["payload"]
+    payload = row.payload
     order_id = payload["order_id"]
     try:
         response = await rt.order_service.post(
@@ -145,7 +146,7 @@ async def _deliver_paid(rt: Runtime, row) -> tuple[str, str | None]:
         log.warning("relay_unreachable", order_id=order_id, error=repr(exc))
         return "failed", f"order service unreachable: {exc!r}"
     if response.status_code == 200:
-        log.info("relay_delivered", order_id=order_id, event_id=row["id"])
+        log.info("relay_delivered", order_id=order_id, event_id=row.id)
         return "delivered", None
     if response.status_code == 409 and problem_code(response) == "order_canceled":
         try:

@@ -1,15 +1,40 @@
 """The outbox: events written in the transaction of their change, claimed by the relay."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.storage.tables import outbox
 from shared.db import claim_and_lease
 
 
-async def claim_due(session: AsyncSession, now: datetime, batch: int, lease: timedelta) -> list:
+@dataclass(frozen=True)
+class OutboxEvent:
+    """A row of `outbox`: an event to deliver (`paid`, `refund`) or a merchant refund to make at
+    Alipay (`refund.request`), with its delivery state."""
+
+    id: str
+    topic: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+    trace_context: str | None  # the W3C traceparent of the request that wrote it
+
+
+def outbox_event(row: Row) -> OutboxEvent:
+    return OutboxEvent(**row._mapping)
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, batch: int, lease: timedelta
+) -> list[OutboxEvent]:
     """Undelivered events due by `now`, oldest due first, each leased (attempts + 1, next
     attempt after `lease`) so that no other replica takes it meanwhile."""
     query = (
@@ -20,7 +45,7 @@ async def claim_due(session: AsyncSession, now: datetime, batch: int, lease: tim
     )
     lease_values = {"attempts": outbox.c.attempts + 1, "next_attempt_at": now + lease}
     rows = await claim_and_lease(session, query, outbox.c.id, lease_values)
-    return [row._mapping for row in rows]
+    return [outbox_event(row) for row in rows]
 
 
 async def mark_delivered(

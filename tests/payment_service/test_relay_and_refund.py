@@ -132,10 +132,10 @@ async def test_a_row_claimed_by_one_relay_is_skipped_by_another(pg_databases, sa
         held = await holder
         assert len(held) == 1
         assert len(claimed) == 4
-        assert held[0] not in {row["id"] for row in claimed}
+        assert held[0] not in {row.id for row in claimed}
         # claimed rows are leased: the next claim gets only the row that was held
         again = await relay.claim_due(rt)
-        assert [row["id"] for row in again] == held
+        assert [row.id for row in again] == held
         leased = await db.rows("SELECT attempts, next_attempt_at FROM outbox")
         assert all(row["attempts"] == 1 for row in leased)
         assert all(row["next_attempt_at"] > datetime.now(UTC) for row in leased)
