@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from shared.alipay_sign import KeyLoadError
+from shared.time import now_utc
 
 RSA_SIGNATURE_OID_PREFIX = "1.2.840.113549.1.1"
 _PEM_CERT = re.compile(
@@ -233,7 +234,7 @@ def issue(
     days: int = 3650,
     serial: int | None = None,
 ) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
+    now = now_utc()
     algorithm = hashes.SHA256()
     builder = (
         x509.CertificateBuilder()

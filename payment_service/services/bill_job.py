@@ -14,6 +14,7 @@ from payment_service import metrics
 from payment_service.services.bill import reconcile_bill
 from payment_service.services.runtime import Runtime
 from shared.alipay_wire import BEIJING
+from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +42,7 @@ class DailyBill:
         return local.date() - timedelta(days=1)
 
     async def run_if_due(self, now: datetime | None = None) -> None:
-        now = now or datetime.now(BEIJING)
+        now = now or now_utc()
         day = self.due(now)
         if day is None:
             return
