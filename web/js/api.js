@@ -44,7 +44,8 @@ export async function request(method, path, { json, form, headers = {}, auth = t
 
 const id = encodeURIComponent;
 
-function query(params) {
+/** `?a=1&b=2` of the parameters given a value, or "" when none is. */
+export function query(params) {
   const pairs = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
   return pairs.length ? `?${new URLSearchParams(pairs)}` : "";
 }

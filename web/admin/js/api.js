@@ -2,7 +2,7 @@
 // the storefront's request helper so that errors are the same ApiError (status, problem `code`).
 // The admin's token is sent explicitly: it is not the storefront's buyer session.
 
-import { request } from "../../js/api.js";
+import { query, request } from "../../js/api.js";
 import { adminSession } from "./session.js";
 
 let onSessionExpired = () => {};
@@ -21,11 +21,6 @@ async function call(method, path, options = {}) {
     if (error.status === 401 && token) onSessionExpired(error);
     throw error;
   }
-}
-
-function query(params) {
-  const pairs = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
-  return pairs.length ? `?${new URLSearchParams(pairs)}` : "";
 }
 
 const id = encodeURIComponent;
