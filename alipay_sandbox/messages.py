@@ -191,8 +191,3 @@ def refund_query_content(trade: Trade, refund: Refund | None) -> dict:
     if refund.refund_reason:
         content["refund_reason"] = refund.refund_reason
     return content
-
-
-def failure_extra(out_trade_no: str | None) -> dict:
-    """Alipay's business failures echo the order number and zeroed amounts."""
-    return {"out_trade_no": out_trade_no} if out_trade_no else {}

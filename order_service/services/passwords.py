@@ -22,7 +22,6 @@ class PasswordHashing:
     def __init__(self, workers: int = 1, queue: int = 64):
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._slots = asyncio.Semaphore(workers + queue)
-        self._capacity = workers + queue
 
     async def _run(self, function, *args):
         if self._slots.locked():

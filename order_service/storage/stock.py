@@ -1,13 +1,13 @@
-"""The one place that reads and writes SKU stock: taking it (checkout), giving it back (cancel,
-expiry, a full refund before shipping), the merchant's adjustments, and SKU sales, which move
-with it. A goods' (SPU's) sales are the sum of its SKUs' sales (`goods_sales`), read when asked
-for instead of kept in a row that every order would lock.
+"""The one place that moves SKU stock: taking it (checkout), giving it back (cancel, expiry, a
+full refund before shipping), the merchant's adjustments, and SKU sales, which move with it. A
+goods' (SPU's) sales are the sum of its SKUs' sales (summed in `storage/goods.py`'s queries)
+instead of kept in a row that every order would lock.
 
 Lock order: every function here touches SKU rows in ascending id order, so two transactions that
 share SKUs never wait on each other in a cycle. Callers pass counts in any order.
 """
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from order_service.domain.stock import SkuStock
@@ -93,11 +93,3 @@ async def adjust_stock(executor: Executor, sku_id: int, delta: int) -> bool:
         .values(stock=skus.c.stock + delta)
     )
     return updated_rows(result) == 1
-
-
-async def goods_sales(executor: Executor, goods_id: int) -> int:
-    """A goods' sales: the sum of its SKUs' sales."""
-    total = await executor.execute(
-        select(func.coalesce(func.sum(skus.c.sales), 0)).where(skus.c.goods_id == goods_id)
-    )
-    return int(total.scalar_one())  # an aggregate: always one row

@@ -54,7 +54,7 @@ goods = Table(
     Column("description", String(2000), nullable=True),
     # An absolute URL, or /media/… for a picture load-catalog copied into ORDER_MEDIA_DIR.
     Column("image_url", String(500), nullable=True),
-    # No sales column: a goods' sales are the sum of its SKUs' (storage/stock.goods_sales).
+    # No sales column: a goods' sales are the sum of its SKUs' (summed in storage/goods.py).
 )
 
 skus = Table(

@@ -65,12 +65,3 @@ async def replace_mismatches(session: AsyncSession, day: date, found: list[dict]
                 for item in found
             ],
         )
-
-
-async def mismatches_of(session: AsyncSession, day: date) -> list[dict]:
-    rows = await session.execute(
-        sa.select(bill_mismatches)
-        .where(bill_mismatches.c.bill_date == day)
-        .order_by(bill_mismatches.c.id)
-    )
-    return [dict(row._mapping) for row in rows]

@@ -21,7 +21,7 @@ from order_service.main import create_app
 from order_service.services.catalog import CatalogEntry, load_catalog
 from order_service.services.users import issue_token
 from order_service.settings import OrderSettings
-from order_service.storage.stock import goods_sales
+from order_service.storage.goods import find_goods
 from order_service.storage.tables import order_lines, orders, skus, users
 from shared.time import now_utc
 from tests.support.keys import write_key_pair
@@ -190,8 +190,9 @@ class Shop:
             return row._asdict()
 
     async def goods_sales(self, goods_id: int) -> int:
+        """The goods' sales as the storefront reads them: the sum of its SKUs' sales."""
         async with self.sessions() as session:
-            return await goods_sales(session, goods_id)
+            return int((await find_goods(session, goods_id)).sales)
 
     async def assert_conserved(self, initial: dict[int, int]) -> None:
         await assert_conserved(self.sessions, initial)
