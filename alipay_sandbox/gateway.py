@@ -15,6 +15,11 @@ def _sandbox(request: Request) -> Sandbox:
     return request.app.state.sandbox
 
 
+def _refused(exc: TradeError, status: int) -> HTMLResponse:
+    """The cashier's error page for a trade the emulator refuses (Alipay's 40004)."""
+    return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=status)
+
+
 @router.api_route("/gateway.do", methods=["GET", "POST"], include_in_schema=True)
 async def gateway(request: Request) -> Response:
     """Alipay's single entry point: the method travels as a parameter (query or form body)."""
@@ -46,7 +51,7 @@ async def _page_pay(request: Request, method: str, params: dict[str, str]) -> Re
         html = cashier.error(exc.code, exc.sub_code, exc.sub_msg, exc.sign_string)
         return HTMLResponse(html, status_code=400)
     except TradeError as exc:
-        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
+        return _refused(exc, 409)
     return HTMLResponse(cashier.cashier(link, trade))
 
 
@@ -82,7 +87,7 @@ async def open_cashier(link_id: str, request: Request) -> HTMLResponse:
     try:
         link, trade = await _sandbox(request).open_cashier(link_id)
     except TradeError as exc:
-        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
+        return _refused(exc, 409)
     return HTMLResponse(cashier.cashier(link, trade))
 
 
@@ -93,7 +98,7 @@ async def log_in(link_id: str, request: Request) -> Response:
     try:
         await _sandbox(request).log_in(link_id)
     except TradeError as exc:
-        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
+        return _refused(exc, 409)
     return RedirectResponse(f"/cashier/{link_id}", status_code=303)
 
 
@@ -103,7 +108,7 @@ async def pay(link_id: str, request: Request) -> Response:
     try:
         paid = await _sandbox(request).pay_link(link_id)
     except TradeError as exc:
-        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=409)
+        return _refused(exc, 409)
     if paid.return_url:
         return RedirectResponse(paid.return_url, status_code=303)
     return HTMLResponse(
@@ -121,7 +126,7 @@ async def cancel(link_id: str, request: Request) -> Response:
     try:
         link = await _sandbox(request).link(link_id)
     except TradeError as exc:
-        return HTMLResponse(cashier.error("40004", exc.sub_code, exc.sub_msg), status_code=404)
+        return _refused(exc, 404)
     if link.quit_url:
         return RedirectResponse(link.quit_url, status_code=303)
     text = "You left the cashier without paying; the order can still be paid until it expires."
