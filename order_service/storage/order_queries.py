@@ -4,7 +4,7 @@ what hangs off an order (lines, refunds, buyer and address)."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from order_service.storage.tables import addresses, order_lines, order_refunds, orders, users
@@ -99,30 +99,25 @@ async def search(session: Reader, where: OrderFilter, offset: int, limit: int):
     return rows, total
 
 
-async def lines_by_order(session: Reader, order_ids: list[str]) -> dict[str, list]:
+async def _by_order(session: Reader, table: Table, order_ids: list[str], *order_by) -> dict:
+    """The rows of `table` that belong to each of the orders, in `order_by` order."""
     grouped: dict[str, list] = {order_id: [] for order_id in order_ids}
     if order_ids:
         rows = await session.execute(
-            select(order_lines)
-            .where(order_lines.c.order_id.in_(order_ids))
-            .order_by(order_lines.c.sku_id)
+            select(table).where(table.c.order_id.in_(order_ids)).order_by(*order_by)
         )
-        for line in rows:
-            grouped[line.order_id].append(line._mapping)
+        for row in rows:
+            grouped[row.order_id].append(row._mapping)
     return grouped
+
+
+async def lines_by_order(session: Reader, order_ids: list[str]) -> dict[str, list]:
+    return await _by_order(session, order_lines, order_ids, order_lines.c.sku_id)
 
 
 async def refunds_by_order(session: Reader, order_ids: list[str]) -> dict[str, list]:
-    grouped: dict[str, list] = {order_id: [] for order_id in order_ids}
-    if order_ids:
-        rows = await session.execute(
-            select(order_refunds)
-            .where(order_refunds.c.order_id.in_(order_ids))
-            .order_by(order_refunds.c.created_at, order_refunds.c.refund_id)
-        )
-        for refund in rows:
-            grouped[refund.order_id].append(refund._mapping)
-    return grouped
+    by = (order_refunds.c.created_at, order_refunds.c.refund_id)
+    return await _by_order(session, order_refunds, order_ids, *by)
 
 
 async def buyers_and_addresses(session: Reader, rows) -> tuple[dict, dict]:
