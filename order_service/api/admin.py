@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from order_service.api.catalog import SkuId
 from order_service.api.deps import CurrentAdmin, PaymentsDep, SessionsDep
-from order_service.api.orders import IdempotencyKey, OrderId
+from order_service.api.orders import PAYMENT_UNAVAILABLE
+from order_service.api.params import IdempotencyKey, Limit, Offset, OrderId, SkuId
 from order_service.api.schemas import (
     MAX_DB_ID,
     SINGLE_LINE,
@@ -29,6 +29,7 @@ from shared.errors import UNAUTHORIZED, problems
 
 router = APIRouter(prefix="/api/admin", tags=["back office"])
 ADMIN = {**UNAUTHORIZED, 403: "`forbidden`: the token is not an admin's."}
+ANY_ORDER = ADMIN | {404: "`order_not_found`: no such order."}
 
 
 @router.get(
@@ -45,8 +46,8 @@ async def search_orders(
     q: Annotated[str | None, Query(min_length=1, max_length=64, pattern=SINGLE_LINE)] = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_DB_ID)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Offset = 0,
+    limit: Limit = 20,
 ):
     where = OrderFilter(
         user_id=user_id,
@@ -63,7 +64,7 @@ async def search_orders(
     "/orders/{order_id}",
     response_model=AdminOrderOut,
     summary="One order with its lines, buyer, address, shipment and refunds",
-    responses=problems({**ADMIN, 404: "`order_not_found`."}),
+    responses=problems(ANY_ORDER),
 )
 async def get_order(order_id: OrderId, _: CurrentAdmin, sessions: SessionsDep):
     async with sessions() as session:
@@ -74,9 +75,7 @@ async def get_order(order_id: OrderId, _: CurrentAdmin, sessions: SessionsDep):
     "/orders/{order_id}/ship",
     response_model=AdminOrderOut,
     summary="Ship an order awaiting shipment: unsent → unreceived",
-    responses=problems(
-        {**ADMIN, 404: "`order_not_found`.", 409: "`order_not_shippable`: it is not unsent."}
-    ),
+    responses=problems(ANY_ORDER | {409: "`order_not_shippable`: it is not unsent."}),
 )
 async def ship_order(order_id: OrderId, body: ShipBody, _: CurrentAdmin, sessions: SessionsDep):
     return await fulfilment.ship(sessions, order_id, body.carrier, body.tracking_no)
@@ -88,12 +87,9 @@ async def ship_order(order_id: OrderId, body: ShipBody, _: CurrentAdmin, session
     response_model=RefundOut,
     summary="Refund an order paid with Alipay, in full or in part (made at Alipay)",
     responses=problems(
-        {
-            **ADMIN,
-            404: "`order_not_found`.",
-            409: "`refund_exceeds_paid`, or `order_not_refundable` (not paid online).",
-            503: "`payment_unavailable`: the payment service cannot be reached.",
-        }
+        ANY_ORDER
+        | {409: "`refund_exceeds_paid`, or `order_not_refundable` (not paid online)."}
+        | PAYMENT_UNAVAILABLE
     ),
 )
 async def refund_order(
@@ -113,7 +109,7 @@ async def refund_order(
     "/orders/{order_id}/refunds",
     response_model=RefundList,
     summary="An order's refunds as the payment service holds them",
-    responses=problems({**ADMIN, 404: "`order_not_found`.", 503: "`payment_unavailable`."}),
+    responses=problems(ANY_ORDER | PAYMENT_UNAVAILABLE),
 )
 async def order_refunds(
     order_id: OrderId, _: CurrentAdmin, sessions: SessionsDep, payments: PaymentsDep

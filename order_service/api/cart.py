@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Response
 
-from order_service.api.catalog import SkuId
 from order_service.api.deps import CartDep, CurrentUser, SessionsDep, SettingsDep
+from order_service.api.params import SkuId
 from order_service.api.schemas import CartItemBody, CartItemOut, CartOut
 from order_service.services import cart as cart_service
 from shared.errors import UNAUTHORIZED, problems

@@ -1,14 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from order_service.api.deps import SessionsDep
-from order_service.api.schemas import MAX_DB_ID, SINGLE_LINE, GoodsOut, GoodsPage
+from order_service.api.params import GoodsId, Limit, Offset
+from order_service.api.schemas import SINGLE_LINE, GoodsOut, GoodsPage
 from order_service.services import goods
 from shared.errors import problems
 
 router = APIRouter(prefix="/api/goods", tags=["catalog"])
-GoodsId = Annotated[int, Path(gt=0, le=MAX_DB_ID)]
 
 
 @router.get(
@@ -20,8 +20,8 @@ GoodsId = Annotated[int, Path(gt=0, le=MAX_DB_ID)]
 async def list_goods(
     sessions: SessionsDep,
     q: Annotated[str | None, Query(max_length=100, pattern=SINGLE_LINE)] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_DB_ID)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Offset = 0,
+    limit: Limit = 20,
 ):
     return await goods.list_goods(sessions, (q or "").strip() or None, offset, limit)
 

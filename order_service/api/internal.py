@@ -14,14 +14,17 @@ from shared.service_auth import internal_router
 router = internal_router(lambda request: request.app.state.settings.service_auth_secret)
 
 
-@router.post("/orders/{order_id}/payment-events", response_model=PaymentEventOut)
-async def payment_event(
-    order_id: Annotated[str, Path(min_length=1, max_length=64)],
-    body: PaidEvent,
-    sessions: SessionsDep,
-):
-    if body.order_id != order_id:
+EventOrderId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _of_order(order_id: str, event: PaidEvent | RefundEvent) -> None:
+    if event.order_id != order_id:
         raise Problem(422, "order_id_mismatch", "The event's order_id differs from the path.")
+
+
+@router.post("/orders/{order_id}/payment-events", response_model=PaymentEventOut)
+async def payment_event(order_id: EventOrderId, body: PaidEvent, sessions: SessionsDep):
+    _of_order(order_id, body)
     result = await lifecycle.apply_payment_event(
         sessions, order_id, body.amount, body.trade_no, body.paid_at
     )
@@ -29,11 +32,6 @@ async def payment_event(
 
 
 @router.post("/orders/{order_id}/refund-events", response_model=RefundEventOut)
-async def refund_event(
-    order_id: Annotated[str, Path(min_length=1, max_length=64)],
-    body: RefundEvent,
-    sessions: SessionsDep,
-):
-    if body.order_id != order_id:
-        raise Problem(422, "order_id_mismatch", "The event's order_id differs from the path.")
+async def refund_event(order_id: EventOrderId, body: RefundEvent, sessions: SessionsDep):
+    _of_order(order_id, body)
     return {"result": await refunds.apply_refund_event(sessions, body)}

@@ -1,10 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Response
 
 from order_service.api.deps import CheckoutDep, CurrentUser, PaymentsDep, SessionsDep
+from order_service.api.params import IdempotencyKey, Limit, Offset, OrderId
 from order_service.api.schemas import (
-    MAX_DB_ID,
     CommentsBody,
     OrderBody,
     OrderList,
@@ -18,12 +18,10 @@ from order_service.services.checkout import OrderRequest
 from shared.errors import UNAUTHORIZED, problems
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
-# Order ids are letters and digits (they are Alipay's out_trade_no); anything else, NUL
-# included, is malformed and never reaches the database.
-OrderId = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,64}$")]
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
-]
+# The problems every route on one order may answer, beside its own 409.
+ORDER_NOT_FOUND = {404: "`order_not_found`: no such order (or not the caller's)."}
+PAYMENT_UNAVAILABLE = {503: "`payment_unavailable`: the payment service cannot be reached."}
+OWN_ORDER = UNAUTHORIZED | ORDER_NOT_FOUND
 
 
 @router.post(
@@ -71,8 +69,8 @@ async def list_orders(
     user_id: CurrentUser,
     sessions: SessionsDep,
     status: OrderStatus | None = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_DB_ID)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Offset = 0,
+    limit: Limit = 20,
 ):
     async with sessions() as session:
         return await orders_read.list_orders(
@@ -84,7 +82,7 @@ async def list_orders(
     "/{order_id}",
     response_model=OrderOut,
     summary="One of the caller's orders",
-    responses=problems({**UNAUTHORIZED, 404: "`order_not_found` (or another user's)."}),
+    responses=problems(OWN_ORDER),
 )
 async def get_order(order_id: OrderId, user_id: CurrentUser, sessions: SessionsDep):
     async with sessions() as session:
@@ -96,12 +94,9 @@ async def get_order(order_id: OrderId, user_id: CurrentUser, sessions: SessionsD
     response_model=PaymentLinkOut,
     summary="A signed Alipay payment link for an unpaid order",
     responses=problems(
-        {
-            **UNAUTHORIZED,
-            404: "`order_not_found`.",
-            409: "`order_not_payable`: not unpaid, not paid with Alipay, or past its deadline.",
-            503: "`payment_unavailable`: the payment service cannot be reached.",
-        }
+        OWN_ORDER
+        | {409: "`order_not_payable`: not unpaid, not paid with Alipay, or past its deadline."}
+        | PAYMENT_UNAVAILABLE
     ),
 )
 async def create_payment_link(
@@ -120,9 +115,8 @@ async def create_payment_link(
     response_model=OrderOut,
     summary="Cancel an unpaid order and return its stock",
     responses=problems(
-        {
-            **UNAUTHORIZED,
-            404: "`order_not_found`.",
+        OWN_ORDER
+        | {
             409: "`order_not_cancelable`: not unpaid, or paid at Alipay meanwhile.",
             503: "`payment_unavailable`: Alipay's trade could not be confirmed closed.",
         }
@@ -139,11 +133,7 @@ async def cancel_order(
     response_model=OrderOut,
     summary="Confirm the goods arrived: unreceived → uncomment",
     responses=problems(
-        {
-            **UNAUTHORIZED,
-            404: "`order_not_found`.",
-            409: "`order_not_receivable`: it is not shipped and awaiting receipt.",
-        }
+        OWN_ORDER | {409: "`order_not_receivable`: it is not shipped and awaiting receipt."}
     ),
 )
 async def receive_order(order_id: OrderId, user_id: CurrentUser, sessions: SessionsDep):
@@ -155,9 +145,8 @@ async def receive_order(order_id: OrderId, user_id: CurrentUser, sessions: Sessi
     response_model=OrderOut,
     summary="Score and comment each item of a received order: uncomment → finished",
     responses=problems(
-        {
-            **UNAUTHORIZED,
-            404: "`order_not_found`.",
+        OWN_ORDER
+        | {
             409: "`order_not_commentable`: it is not received, or already commented.",
             422: "`validation_error`, or `comments_do_not_match_lines`: one per item, no more.",
         }
