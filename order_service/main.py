@@ -28,14 +28,11 @@ from order_service.storage.cart import open_cart_store
 from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.docs import service_app
-from shared.errors import install_problem_handlers
-from shared.limits import RequestLimits
-from shared.logging import RequestIdMiddleware, configure_logging
-from shared.metrics import HttpMetricsMiddleware, MetricsEndpoint, track_pool, untrack_pool
+from shared.logging import configure_logging
+from shared.metrics import track_pool, untrack_pool
 from shared.ratelimit import open_rate_counter
-from shared.security_headers import SecurityHeaders
-from shared.service_auth import InternalAuthMiddleware
-from shared.tracing import instrument_app, instrument_engine, shutdown_tracing
+from shared.service_stack import install_service_stack
+from shared.tracing import instrument_engine, shutdown_tracing
 
 # The storefront (web/ in the repo) ships as the package order_service.web: see pyproject.toml.
 WEB_DIR = Path(str(files("order_service.web")))
@@ -114,25 +111,10 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
 
     app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
-    # Outermost last: metrics, security headers, request id, size limits, internal signatures,
-    # then the app.
-    app.add_middleware(
-        InternalAuthMiddleware,
-        get_secret=lambda scope: scope["app"].state.settings.service_auth_secret,
-    )
-    app.add_middleware(RequestLimits)
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(SecurityHeaders)  # on every answer, the refusals inside it included
-    app.add_middleware(HttpMetricsMiddleware)  # added last: outermost, it times everything
-    instrument_app(app, "order-service")
-    install_problem_handlers(app)
+    install_service_stack(app, "order-service", lambda scope: scope["app"].state.settings)
     domain_errors.install(app)
     for module in (health, auth, catalog, goods, addresses, cart, orders, admin, internal):
         app.include_router(module.router)
-    app.mount(
-        "/metrics",
-        MetricsEndpoint(lambda scope: scope["app"].state.settings.metrics_are_public()),
-    )
     app.mount("/media", MediaMount(), name="media")
     if WEB_DIR.is_dir():
         # Last, so every API route above wins over a static file of the same path.

@@ -20,14 +20,11 @@ from payment_service.settings import PaymentSettings
 from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.docs import service_app
-from shared.errors import install_problem_handlers
 from shared.http import internal_client
-from shared.limits import RequestLimits
-from shared.logging import RequestIdMiddleware, configure_logging
-from shared.metrics import HttpMetricsMiddleware, MetricsEndpoint, track_pool, untrack_pool
-from shared.security_headers import SecurityHeaders
-from shared.service_auth import InternalAuthMiddleware
-from shared.tracing import instrument_app, instrument_engine, shutdown_tracing
+from shared.logging import configure_logging
+from shared.metrics import track_pool, untrack_pool
+from shared.service_stack import install_service_stack
+from shared.tracing import instrument_engine, shutdown_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -97,27 +94,13 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             shutdown_tracing()
 
     app = service_app(title="Payment service", version="0.1.0", lifespan=lifespan)
-    # Outermost last: metrics, security headers, request id, size limits, internal signatures,
-    # then the app.
-    app.add_middleware(
-        InternalAuthMiddleware,
-        get_secret=lambda scope: scope["app"].state.runtime.settings.service_auth_secret,
-    )
-    # The notify route reads at most its own, smaller cap (64 KiB) and answers `fail` past it.
-    app.add_middleware(RequestLimits)
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(SecurityHeaders)  # on every answer, the refusals inside it included
-    app.add_middleware(HttpMetricsMiddleware)  # added last: outermost, it times everything
-    instrument_app(app, "payment-service")
-    install_problem_handlers(app)
+    # (Of RequestLimits' cap, the notify route reads at most its own, smaller one (64 KiB) and
+    # answers `fail` past it.)
+    install_service_stack(app, "payment-service", lambda scope: scope["app"].state.runtime.settings)
     domain_errors.install(app)
     app.include_router(health.router)
     app.include_router(internal.router)
     app.include_router(alipay.router)
-    app.mount(
-        "/metrics",
-        MetricsEndpoint(lambda scope: scope["app"].state.runtime.settings.metrics_are_public()),
-    )
     return app
 
 
