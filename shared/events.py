@@ -19,8 +19,12 @@ REFUND_REQUEST_TOPIC = "refund.request"  # a refund to make at Alipay (the relay
 RefundStatus = Literal["pending", "succeeded", "failed"]
 
 
+MAX_EVENTS_PER_BATCH = 100  # POST /internal/payment-events
+
+
 class PaidEvent(BaseModel):
-    """The order's payment arrived: POST /internal/orders/{order_id}/payment-events."""
+    """The order's payment arrived: POST /internal/orders/{order_id}/payment-events, or several
+    orders' in one POST /internal/payment-events (the relay)."""
 
     event_id: str = Field(min_length=1, max_length=100)
     type: Literal["paid"] = "paid"

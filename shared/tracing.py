@@ -172,6 +172,19 @@ def current_span_context() -> Any:
     return trace.get_current_span().get_span_context()
 
 
+def span_context_from(traceparent: str | None) -> Any:
+    """The span context a stored W3C `traceparent` names, to link to; None when there is none
+    or tracing is off."""
+    if not _enabled or not traceparent:
+        return None
+    from opentelemetry import context, trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier = {"traceparent": traceparent}
+    extracted = TraceContextTextMapPropagator().extract(carrier, context=context.Context())
+    return trace.get_current_span(extracted).get_span_context()
+
+
 def linked_span(
     span_name: str, links: Iterable[Any], **attributes: Any
 ) -> AbstractContextManager[None]:

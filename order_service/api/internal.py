@@ -5,7 +5,12 @@ from typing import Annotated
 from fastapi import Path
 
 from order_service.api.deps import SessionsDep
-from order_service.api.schemas import PaymentEventOut, RefundEventOut
+from order_service.api.schemas import (
+    PaymentEventOut,
+    PaymentEventsIn,
+    PaymentEventsOut,
+    RefundEventOut,
+)
 from order_service.services import lifecycle, refunds
 from shared.errors import Problem
 from shared.events import PaidEvent, RefundEvent
@@ -25,10 +30,25 @@ def _of_order(order_id: str, event: PaidEvent | RefundEvent) -> None:
 @router.post("/orders/{order_id}/payment-events", response_model=PaymentEventOut)
 async def payment_event(order_id: EventOrderId, body: PaidEvent, sessions: SessionsDep):
     _of_order(order_id, body)
-    result = await lifecycle.apply_payment_event(
-        sessions, order_id, body.amount, body.trade_no, body.paid_at
-    )
-    return {"result": result}
+    return {"result": await lifecycle.apply_payment_event(sessions, body)}
+
+
+@router.post("/payment-events", response_model=PaymentEventsOut)
+async def payment_events(body: PaymentEventsIn, sessions: SessionsDep):
+    """Several orders' "paid" events (the relay's batch), each with its own outcome."""
+    outcomes = await lifecycle.apply_payment_events(sessions, body.events)
+    return {
+        "results": [
+            {
+                "event_id": outcome.event.event_id,
+                "order_id": outcome.event.order_id,
+                "result": outcome.result,
+                "code": outcome.refusal.code if outcome.refusal else None,
+                "detail": outcome.refusal.detail if outcome.refusal else None,
+            }
+            for outcome in outcomes
+        ]
+    }
 
 
 @router.post("/orders/{order_id}/refund-events", response_model=RefundEventOut)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from order_service.domain.states import PayMethod
+from shared.events import MAX_EVENTS_PER_BATCH, PaidEvent
 from shared.money import Money
 
 MAX_COUNT = 9999  # per line; larger counts are refused as malformed, never reach the database
@@ -232,6 +233,22 @@ class PaymentLinkOut(BaseModel):
 
 class PaymentEventOut(BaseModel):
     result: Literal["applied", "already_applied"]
+
+
+class PaymentEventsIn(BaseModel):
+    events: list[PaidEvent] = Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)
+
+
+class PaymentEventResult(BaseModel):
+    event_id: str
+    order_id: str
+    result: Literal["applied", "already_applied", "refused"]
+    code: str | None = None  # why it was refused: order_canceled, amount_mismatch, …
+    detail: str | None = None
+
+
+class PaymentEventsOut(BaseModel):
+    results: list[PaymentEventResult]
 
 
 class RefundEventOut(BaseModel):

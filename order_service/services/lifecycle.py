@@ -5,6 +5,8 @@ changes (a paid event and a cancel, two sweeper replicas, a user's double click)
 applies. Calls to the payment service happen outside any database transaction.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from order_service import metrics
 from order_service.clients.payment import PaymentClient
-from order_service.domain.errors import Conflict
+from order_service.domain.errors import Conflict, DomainError
 from order_service.domain.states import (
     PAID_STATUSES,
     OrderStatus,
@@ -26,6 +28,7 @@ from order_service.storage.order_queries import find_order, line_counts, order_s
 from order_service.storage.orders import record_trade_no, transition
 from order_service.storage.stock import return_stock
 from shared.db import autocommit_session
+from shared.events import PaidEvent
 from shared.money import to_money
 from shared.time import now_utc
 
@@ -45,26 +48,55 @@ async def payment_link(
     )
 
 
-async def apply_payment_event(
-    sessions: async_sessionmaker, order_id: str, amount, trade_no: str, paid_at: datetime
-) -> str:
+@dataclass(frozen=True)
+class PaymentEventOutcome:
+    event: PaidEvent
+    result: str  # applied | already_applied | refused
+    refusal: DomainError | None = None
+
+
+async def apply_payment_event(sessions: async_sessionmaker, event: PaidEvent) -> str:
     """`applied` the first time, `already_applied` after; 409 for a cancelled order."""
+    [outcome] = await apply_payment_events(sessions, [event])
+    if outcome.refusal is not None:
+        raise outcome.refusal
+    return outcome.result
+
+
+async def apply_payment_events(
+    sessions: async_sessionmaker, events: Sequence[PaidEvent]
+) -> list[PaymentEventOutcome]:
+    """Each event's outcome, in the order given, all applied in one transaction. Orders are
+    updated in ascending order id (the lock order of any two batches); a refused event writes
+    nothing, so it does not fail the others."""
+    results: dict[int, tuple[str, DomainError | None]] = {}
     async with sessions() as session, session.begin():
-        row = await find_order(session, order_id)
-        if row is None:
-            raise not_found(order_id)
-        if to_money(row.total_amount) != to_money(amount):
-            log.error("payment_amount_mismatch", order_id=order_id, amount=str(amount))
-            raise Conflict("amount_mismatch", "The paid amount differs from the order total.")
-        if row.pay_method != PayMethod.ALIPAY:
-            raise Conflict("order_not_payable", "A cash order is not paid online.")
-        if await _mark_paid(session, order_id, paid_at, trade_no):
-            result = "applied"
-        else:
-            result = await _after_missed_transition(session, order_id, trade_no, paid_at)
-    metrics.PAYMENT_EVENTS.labels(result).inc()
-    log.info("payment_event", order_id=order_id, result=result)
-    return result
+        for index, event in sorted(enumerate(events), key=lambda pair: pair[1].order_id):
+            try:
+                results[index] = (await _apply_paid(session, event), None)
+            except DomainError as refusal:
+                results[index] = ("refused", refusal)
+    outcomes = [PaymentEventOutcome(event, *results[i]) for i, event in enumerate(events)]
+    for outcome in outcomes:
+        code = outcome.refusal.code if outcome.refusal else None
+        metrics.PAYMENT_EVENTS.labels(outcome.result).inc()
+        log.info("payment_event", order_id=outcome.event.order_id, result=outcome.result, code=code)
+    return outcomes
+
+
+async def _apply_paid(session: AsyncSession, event: PaidEvent) -> str:
+    """Raises before it writes anything, so a refusal leaves the transaction usable."""
+    row = await find_order(session, event.order_id)
+    if row is None:
+        raise not_found(event.order_id)
+    if to_money(row.total_amount) != to_money(event.amount):
+        log.error("payment_amount_mismatch", order_id=event.order_id, amount=str(event.amount))
+        raise Conflict("amount_mismatch", "The paid amount differs from the order total.")
+    if row.pay_method != PayMethod.ALIPAY:
+        raise Conflict("order_not_payable", "A cash order is not paid online.")
+    if await _mark_paid(session, event.order_id, event.paid_at, event.trade_no):
+        return "applied"
+    return await _after_missed_transition(session, event.order_id, event.trade_no, event.paid_at)
 
 
 async def _mark_paid(

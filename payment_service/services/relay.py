@@ -21,16 +21,18 @@ from payment_service.services.refunds import RefundRefused, process_refund, refu
 from payment_service.services.runtime import Runtime
 from payment_service.storage import outbox
 from payment_service.storage.outbox import OutboxEvent
-from shared.events import REFUND_REQUEST_TOPIC, REFUND_TOPIC
-from shared.http import problem_code
+from shared.events import MAX_EVENTS_PER_BATCH, PAID_TOPIC, REFUND_REQUEST_TOPIC
 from shared.time import now_utc
-from shared.tracing import continued_from
+from shared.tracing import continued_from, linked_span, span_context_from
 
 log = structlog.get_logger(__name__)
 
-BATCH = 20
+BATCH = MAX_EVENTS_PER_BATCH  # one POST /internal/payment-events takes them all
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 300
+
+
+Outcome = tuple[str, str | None]  # a delivery's result and, when it failed, why
 
 
 def backoff(attempts: int) -> timedelta:
@@ -56,17 +58,21 @@ async def relay_once(rt: Runtime) -> int:
 
 
 async def _deliver_all(rt: Runtime, rows: list[OutboxEvent]) -> int:
-    """The batch's events, one order's after another in their order, the orders side by side
-    (one delivery is a round trip to the order service or to Alipay: mostly waiting); then the
-    outcomes written in one transaction."""
+    """The batch's "paid" events in one request to the order service; then each order's other
+    events one after another in their order, the orders side by side (each is a round trip to
+    the order service or to Alipay: mostly waiting); then the outcomes in one transaction."""
+    paid = [row for row in rows if row.topic == PAID_TOPIC]
+    outcomes = await _deliver_paid(rt, paid) if paid else {}
     by_order: dict[str, list[OutboxEvent]] = defaultdict(list)
     for row in rows:
-        by_order[row.payload["order_id"]].append(row)
-    outcomes: dict[str, tuple[str, str | None]] = {}
+        if row.topic != PAID_TOPIC:
+            by_order[row.payload["order_id"]].append(row)
 
     async def deliver_in_order(events: list[OutboxEvent]) -> None:
         for row in events:
-            outcomes[row.id] = await _deliver_traced(rt, row)
+            # The delivery continues the trace of the request that wrote the event.
+            with continued_from(row.trace_context, "outbox deliver", **{"outbox.event_id": row.id}):
+                outcomes[row.id] = await _deliver(rt, row)
 
     await asyncio.gather(*(deliver_in_order(events) for events in by_order.values()))
     async with rt.sessions.begin() as session:
@@ -84,12 +90,6 @@ async def _deliver_all(rt: Runtime, rows: list[OutboxEvent]) -> int:
     return len(settled)
 
 
-async def _deliver_traced(rt: Runtime, row: OutboxEvent) -> tuple[str, str | None]:
-    # The delivery continues the trace of the request that wrote the event (a notify).
-    with continued_from(row.trace_context, "outbox deliver", **{"outbox.event_id": row.id}):
-        return await _deliver(rt, row)
-
-
 async def _count_pending(rt: Runtime) -> None:
     """The backlog gauges: how many events wait, and how long the oldest has waited."""
     async with rt.sessions() as session:
@@ -103,9 +103,7 @@ async def _count_pending(rt: Runtime) -> None:
 async def _deliver(rt: Runtime, row: OutboxEvent) -> tuple[str, str | None]:
     if row.topic == REFUND_REQUEST_TOPIC:
         return await _make_refund(rt, row.payload["out_request_no"])
-    if row.topic == REFUND_TOPIC:
-        return await _post_event(rt, row, "refund-events")
-    return await _deliver_paid(rt, row)
+    return await _post_event(rt, row, "refund-events")
 
 
 async def _make_refund(rt: Runtime, out_request_no: str) -> tuple[str, str | None]:
@@ -132,23 +130,47 @@ async def _post_event(rt: Runtime, row: OutboxEvent, route: str) -> tuple[str, s
     return "failed", f"order service answered {response.status_code}: {response.text[:300]}"
 
 
-async def _deliver_paid(rt: Runtime, row: OutboxEvent) -> tuple[str, str | None]:
-    """(result, error). Result `delivered` (the order service acknowledged the event),
-    `refund` (its order was cancelled and the payment refunded), `refund_refused` (Alipay
-    refused the refund for good: settled with the reason, not retried) or `failed` (retried)."""
-    payload = row.payload
-    order_id = payload["order_id"]
+async def _deliver_paid(rt: Runtime, rows: list[OutboxEvent]) -> dict[str, Outcome]:
+    """Each event's (result, error), from one POST /internal/payment-events for all of them, in
+    a span linked to the request that wrote each event (a notify)."""
+    links = [span_context_from(row.trace_context) for row in rows]
+    with linked_span("outbox deliver", links, **{"outbox.events": len(rows)}):
+        answers, error = await _post_paid_events(rt, rows)
+        replies: list[dict | None] = list(answers) if answers is not None else [None] * len(rows)
+        return {
+            row.id: await _paid_outcome(rt, row, reply, error)
+            for row, reply in zip(rows, replies, strict=True)
+        }
+
+
+async def _post_paid_events(
+    rt: Runtime, rows: list[OutboxEvent]
+) -> tuple[list[dict] | None, str | None]:
+    """The order service's answer for each event, in their order; or None and why not."""
     try:
         response = await rt.order_service.post(
-            f"/internal/orders/{order_id}/payment-events", json=payload
+            "/internal/payment-events", json={"events": [row.payload for row in rows]}
         )
     except httpx.HTTPError as exc:
-        log.warning("relay_unreachable", order_id=order_id, error=repr(exc))
-        return "failed", f"order service unreachable: {exc!r}"
-    if response.status_code == 200:
+        log.warning("relay_unreachable", events=len(rows), error=repr(exc))
+        return None, f"order service unreachable: {exc!r}"
+    if response.status_code != 200:
+        log.warning("relay_refused", status=response.status_code, body=response.text[:300])
+        return None, f"order service answered {response.status_code}: {response.text[:300]}"
+    return response.json()["results"], None
+
+
+async def _paid_outcome(rt: Runtime, row: OutboxEvent, answer: dict | None, error: str | None):
+    """Result `delivered` (the order service acknowledged the event), `refund` (its order was
+    cancelled and the payment refunded), `refund_refused` (Alipay refused the refund for good:
+    settled with the reason, not retried) or `failed` (retried)."""
+    order_id = row.payload["order_id"]
+    if answer is None:
+        return "failed", error
+    if answer["result"] != "refused":
         log.info("relay_delivered", order_id=order_id, event_id=row.id)
         return "delivered", None
-    if response.status_code == 409 and problem_code(response) == "order_canceled":
+    if answer["code"] == "order_canceled":
         try:
             await refund_late_payment(rt, order_id)
         except RefundRefused as exc:
@@ -157,7 +179,5 @@ async def _deliver_paid(rt: Runtime, row: OutboxEvent) -> tuple[str, str | None]
             log.warning("refund_failed", order_id=order_id, error=str(exc))
             return "failed", f"refund failed: {exc}"
         return "refund", None
-    log.warning(
-        "relay_refused", order_id=order_id, status=response.status_code, body=response.text[:300]
-    )
-    return "failed", f"order service answered {response.status_code}: {response.text[:300]}"
+    log.warning("relay_refused", order_id=order_id, code=answer["code"], detail=answer["detail"])
+    return "failed", f"order service refused it: {answer['code']}: {answer['detail']}"

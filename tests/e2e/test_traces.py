@@ -2,9 +2,9 @@
 (the standard OTel variables only) to a receiver this test runs, which decodes the protobuf.
 
 Asserted: the parent links of a buyer's link request (order → payment), of a cancel that reaches
-Alipay's gateway (order → payment → emulator), and of a payment (notify → outbox delivery →
-order's payment-event route → the UPDATE that makes the order paid); and the log lines of a
-traced request carry its trace id.
+Alipay's gateway (order → payment → emulator), and of a payment (notify, linked from the outbox
+delivery batch → the order's payment-events route → the UPDATE that makes the order paid); and
+the log lines of a traced request carry its trace id.
 """
 
 import json
@@ -189,21 +189,26 @@ async def test_the_relay_and_the_order_paid_continue_the_trace_of_the_notify(tra
 
     # the outbox row keeps the notify's traceparent: 00-<trace id>-<span id>-01
     notify = await eventually(notify_span, 15, "the notify that wrote the outbox event")
-    deliver = await only_child(receiver, notify, "the relay's delivery", kind=CONSUMER)
-    assert (deliver.service, deliver.name) == ("payment-service", "outbox deliver")
+
+    # The relay delivers "paid" events in batches: one span per batch, linked to each notify.
+    async def delivery():
+        for span in receiver.spans():
+            if span.name == "outbox deliver" and (notify.trace_id, notify.span_id) in span.links:
+                return span
+        return None
+
+    deliver = await eventually(delivery, 15, "the relay's delivery linked to the notify")
+    assert deliver.service == "payment-service"
     call = await only_child(receiver, deliver, "the delivery's call", kind=CLIENT)
     applied = await only_child(receiver, call, "the order service's span", kind=SERVER)
-    assert (applied.service, route(applied)) == (
-        "order-service",
-        "/internal/orders/{order_id}/payment-events",
-    )
+    assert (applied.service, route(applied)) == ("order-service", "/internal/payment-events")
 
     async def status_change():
         return [s for s in children(receiver, applied) if "UPDATE orders" in statement(s)]
 
     await eventually(status_change, 15, "the UPDATE of the order under the payment event")
 
-    # The relay's log line carries the notify's trace id and the delivery's span id.
+    # The relay's log line carries the delivery's trace and span ids.
     def relay_lines():
         lines = traced.payment.log_path.read_text(errors="replace").splitlines()
         events = [json.loads(line) for line in lines if line.startswith("{")]
@@ -213,5 +218,4 @@ async def test_the_relay_and_the_order_paid_continue_the_trace_of_the_notify(tra
         return [e for e in relay_lines() if e.get("order_id") == order_id]
 
     (line,) = await eventually(logged, 15, "the relay's log line")
-    assert line["trace_id"] == notify.trace_id
-    assert line["span_id"] == deliver.span_id
+    assert (line["trace_id"], line["span_id"]) == (deliver.trace_id, deliver.span_id)

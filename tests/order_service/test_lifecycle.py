@@ -92,6 +92,42 @@ async def test_concurrent_duplicate_events_apply_exactly_once(make_shop):
     assert results == ["already_applied"] * 9 + ["applied"]
 
 
+async def test_a_batch_of_events_answers_each_and_a_refusal_fails_only_its_own(make_shop):
+    """The relay's POST /internal/payment-events: one transaction, an outcome per event."""
+    shop = await make_shop()
+    buyer = await shop.buyer()
+    (sku,) = await shop.add_skus(10)
+    paid, wrong_amount, cash, again = [
+        (await shop.order(buyer, [(sku, 1)], pay_method=method)).json()
+        for method in ("alipay", "alipay", "cash", "alipay")
+    ]
+    assert (await send_event(shop, again)).json() == {"result": "applied"}
+    unknown = {**paid, "order_id": "20261126000000000000nosuch"}
+    events = [
+        paid_event(paid),
+        paid_event(wrong_amount, amount="0.01"),
+        paid_event(cash),
+        paid_event(unknown),
+        paid_event(again),
+    ]
+    async with internal_client(shop) as client:
+        response = await client.post("/internal/payment-events", json={"events": events})
+        assert response.status_code == 200, response.text
+        results = [(r["order_id"], r["result"], r["code"]) for r in response.json()["results"]]
+        assert results == [
+            (paid["order_id"], "applied", None),
+            (wrong_amount["order_id"], "refused", "amount_mismatch"),
+            (cash["order_id"], "refused", "order_not_payable"),
+            (unknown["order_id"], "refused", "order_not_found"),
+            (again["order_id"], "already_applied", None),
+        ]
+        too_many = await client.post("/internal/payment-events", json={"events": events * 21})
+        assert_problem(too_many, 422, "validation_error")
+    for order, status in [(paid, "unsent"), (wrong_amount, "unpaid"), (cash, cash["status"])]:
+        path = f"/api/orders/{order['order_id']}"
+        assert (await shop.client.get(path, headers=buyer.headers)).json()["status"] == status
+
+
 async def test_unsigned_or_badly_signed_events_are_401_and_change_nothing(make_shop):
     shop = await make_shop()
     buyer = await shop.buyer()
