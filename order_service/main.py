@@ -28,6 +28,7 @@ from order_service.storage.cart import open_cart_store
 from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.docs import service_app
+from shared.gc_tuning import tune_garbage_collector
 from shared.logging import configure_logging
 from shared.metrics import track_pool, untrack_pool
 from shared.ratelimit import open_rate_counter
@@ -96,6 +97,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
                 resolved.sweep_concurrency,
             ),
         )
+        tune_garbage_collector()
         try:
             yield
         finally:

@@ -20,6 +20,7 @@ from payment_service.settings import PaymentSettings
 from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.docs import service_app
+from shared.gc_tuning import tune_garbage_collector
 from shared.http import internal_client
 from shared.logging import configure_logging
 from shared.metrics import track_pool, untrack_pool
@@ -82,6 +83,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         if bill_at is not None:
             daily = DailyBill(rt, bill_at)
             tasks.append(start_periodic("payment-bill", CHECK_SECONDS, daily.run_if_due))
+        tune_garbage_collector()
         try:
             yield
         finally:
