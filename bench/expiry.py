@@ -2,26 +2,27 @@
 
     python -m bench expiry [--orders 10000] [--order-processes 2] [--json]
 
-Real uvicorn processes on throwaway PostgreSQL databases: the order service, the payment service
-and the Alipay emulator (its gateway, so every close is a real `alipay.trade.close`). Set-up (not
-timed): `--orders` unpaid Alipay orders placed through the checkout, each with its pay link, and
-each link opened at the emulator's gateway as a buyer would, so that every order has an open
-trade there (WAIT_BUYER_PAY). The order service then stops, every order's pay_deadline is moved
-into the past in the order database (the emulator's own time limit is 30 minutes away, so it
-closes nothing itself), and the order service starts again with the default sweeper settings.
+Real uvicorn processes on throwaway PostgreSQL databases (set up by bench/stack.py): the order
+service, the payment service and the Alipay emulator (its gateway, so every close is a real
+`alipay.trade.close`). Set-up (not timed): `--orders` unpaid Alipay orders placed through the
+checkout, each with its pay link, each link opened at the emulator's gateway and the buyer
+logged in at its cashier, so that every order has an open trade there (WAIT_BUYER_PAY; the
+emulator, as Alipay, creates the trade at the log-in, not when the cashier opens). The order
+service then stops, every order's pay_deadline is moved into the past in the order database (the
+emulator's own time limit is 30 minutes away, so it closes nothing itself), and the order
+service starts again with the default sweeper settings.
 
 Timed: from the order service's start (its processes' start-up counted: the sweeper starts with
-the lifespan) until no order is unpaid, every order cancelled with its
-stock back, every payment closed. Then (not timed) every trade is checked at the emulator: it
-must be TRADE_CLOSED. The target (issue 10, item 8) is 10,000 orders in 60 s or less on the
-2-core development machine.
+the lifespan) until no order is unpaid, every order cancelled with its stock back, every
+payment closed. Then (not timed) every trade is checked at the emulator: it must be
+TRADE_CLOSED. The target (issue 10, item 8) is 10,000 orders in 60 s or less on the 2-core
+development machine.
 """
 
 import argparse
 import asyncio
 import json
 import os
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -30,10 +31,10 @@ import asyncpg
 import httpx
 
 from bench.checkout import register_buyers
-from bench.payment import APP_ID, SELLER_ID, SKUS, catalog, plain
-from tests.support.keys import write_key_pair
-from tests.support.processes import ServiceProcess, free_port, run_module
-from tests.support.servers import PostgresDatabases, fresh_redis_url
+from bench.stack import APP_ID, SELLER_ID, SKUS, plain, prepare_stack
+from tests.support.cashier import log_in_async
+from tests.support.processes import ServiceProcess, free_port
+from tests.support.servers import PostgresDatabases
 
 BUYERS = 16
 SETUP_IN_FLIGHT = 16
@@ -49,54 +50,32 @@ class Bench:
         self.services: list[ServiceProcess] = []
 
     async def prepare(self) -> None:
-        app = write_key_pair(self.workdir, "app")
-        alipay = write_key_pair(self.workdir, "alipay")
-        self.order_db = await self.databases.create("bench_exp_order")
-        self.payment_db = await self.databases.create("bench_exp_payment")
-        self.order_port, payment_port, sandbox_port = free_port(), free_port(), free_port()
-        order_url = f"http://127.0.0.1:{self.order_port}"
-        payment_url = f"http://127.0.0.1:{payment_port}"
+        sandbox_port = free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        secret = secrets.token_urlsafe(32)
-        common = {"APP_ENV": "test", "LOG_JSON": "true", "SERVICE_AUTH_SECRET": secret}
-        self.order_env = common | {
-            "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
-            "ORDER_DATABASE_URL": self.order_db,
-            "ORDER_REDIS_URL": await fresh_redis_url(),
-            "ORDER_PAYMENT_SERVICE_URL": payment_url,
-            "ORDER_MAX_UNPAID_ORDERS": "0",
-            "ORDER_CLIENT_RATE_LIMIT": "0",
-        }
-        payment_env = common | {
-            "PAYMENT_DATABASE_URL": self.payment_db,
-            "PAYMENT_ORDER_SERVICE_URL": order_url,
-            "PAYMENT_PUBLIC_URL": payment_url,
-            "PAYMENT_SPA_RESULT_URL": f"{order_url}/",
-            "PAYMENT_RECONCILE_INTERVAL_SECONDS": "3600",
-            "ALIPAY_APP_ID": APP_ID,
-            "ALIPAY_APP_PRIVATE_KEY": str(app.private_path),
-            "ALIPAY_PUBLIC_KEY": str(alipay.public_path),
-            "ALIPAY_GATEWAY_URL": f"{sandbox_url}/gateway.do",
-            "ALIPAY_SELLER_ID": SELLER_ID,
-        }
-        sandbox_env = common | {
-            "SANDBOX_PRIVATE_KEY": alipay.private_pem,
+        stack = await prepare_stack(
+            self.databases, self.workdir, "bench_exp", f"{sandbox_url}/gateway.do"
+        )
+        self.order_port, self.order_env = stack.order_port, stack.order_env
+        self.order_db, self.payment_db = stack.order_db, stack.payment_db
+        sandbox_env = {
+            "APP_ENV": "test",
+            "LOG_JSON": "true",
+            "SANDBOX_PRIVATE_KEY": stack.alipay.private_pem,
             "SANDBOX_APP_ID": APP_ID,
-            "SANDBOX_APP_PUBLIC_KEY": app.public_pem,
+            "SANDBOX_APP_PUBLIC_KEY": stack.app.public_pem,
             "SANDBOX_SELLER_ID": SELLER_ID,
             "SANDBOX_PUBLIC_URL": sandbox_url,
         }
-        catalog_file = self.workdir / "catalog.json"
-        catalog_file.write_text(json.dumps(catalog()))
-        await asyncio.gather(
-            asyncio.to_thread(run_module, "order_service", "migrate", env=self.order_env),
-            asyncio.to_thread(run_module, "payment_service", "migrate", env=payment_env),
-        )
-        run_module("order_service", "load-catalog", str(catalog_file), env=self.order_env)
         self.sandbox = self._start(
             "alipay_sandbox.main:app", sandbox_env, "bench-exp-sandbox", 1, sandbox_port
         )
-        self._start("payment_service.main:app", payment_env, "bench-exp-payment", 1, payment_port)
+        self._start(
+            "payment_service.main:app",
+            stack.payment_env,
+            "bench-exp-payment",
+            1,
+            stack.payment_port,
+        )
         # set-up: the sweeper waits an hour (it ran once at start-up, on no orders)
         setup_env = self.order_env | {"ORDER_SWEEP_INTERVAL_SECONDS": "3600"}
         self.order = self._start(
@@ -136,8 +115,9 @@ class Bench:
                 order_id = response.json()["order_id"]
                 link = await http.post(f"/api/orders/{order_id}/payment", headers=headers)
                 require_status(link, 200, "a pay link")
-                opened = await http.get(link.json()["pay_url"])  # the buyer at the cashier
-                require_status(opened, 200, "opening the cashier")
+                # the buyer at the cashier, logging in: the trade exists at Alipay from then on
+                cashier = await log_in_async(http, link.json()["pay_url"])
+                require_status(cashier, 200, "logging in at the cashier")
                 placed.append(order_id)
 
         async with httpx.AsyncClient(base_url=self.order.url, timeout=60) as http:

@@ -45,15 +45,12 @@ import httpx
 
 from bench.checkout import register_buyers
 from bench.load import LoadResult, cpu_seconds, require, run_wrk
+from bench.stack import APP_ID, SELLER_ID, SKUS, plain, prepare_stack
 from shared.alipay_sign import NOTIFY_EXCLUDED, load_private_key, sign_bytes, signing_string
-from tests.support.keys import write_key_pair
-from tests.support.processes import ServiceProcess, free_port, run_module
-from tests.support.servers import PostgresDatabases, fresh_redis_url
+from tests.support.processes import ServiceProcess, free_port
+from tests.support.servers import PostgresDatabases
 
 ORDER_PROCESSES = 2  # the README's recommendation for a 2-core machine
-APP_ID = "2021000000000001"
-SELLER_ID = "2088000000000001"
-SKUS = 90
 BUYERS = 64
 SETUP_IN_FLIGHT = 16
 BEIJING = timezone(timedelta(hours=8))
@@ -87,19 +84,6 @@ class Measured:
     repeats: int = 0  # links asked twice / notifies sent twice when the pool ran out
     outbox_pending: int | None = None  # "paid" events not yet delivered when the run ended
     notes: dict = field(default_factory=dict)
-
-
-def catalog() -> list[dict]:
-    return [
-        {
-            "id": n,
-            "name": f"bench item {n}",
-            "goods": f"bench goods {n % 30}",
-            "price": f"{n % 50 + 1}.{n % 100:02d}",
-            "stock": 100_000_000,
-        }
-        for n in range(1, SKUS + 1)
-    ]
 
 
 def beijing(moment: datetime) -> str:
@@ -144,10 +128,6 @@ def trade_no_for(index: int) -> str:
     return f"2024010222001{index:015d}"
 
 
-def plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 class Bench:
     def __init__(self, seconds: float, orders: int, payment_processes: int, workdir: Path):
         self.seconds = seconds
@@ -164,49 +144,13 @@ class Bench:
     # -- set-up ---------------------------------------------------------------------------
 
     async def prepare(self) -> None:
-        app = write_key_pair(self.workdir, "app")
-        alipay = write_key_pair(self.workdir, "alipay")
-        self.alipay_key = load_private_key(alipay.private_pem)
-        self.order_db = await self.databases.create("bench_pay_order")
-        self.payment_db = await self.databases.create("bench_pay_payment")
-        order_port, payment_port = free_port(), free_port()
-        order_url = f"http://127.0.0.1:{order_port}"
-        payment_url = f"http://127.0.0.1:{payment_port}"
-        common = {
-            "APP_ENV": "test",
-            "LOG_JSON": "true",
-            "SERVICE_AUTH_SECRET": secrets.token_urlsafe(32),
-        }
-        self.order_env = common | {
-            "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
-            # every buyer registers from 127.0.0.1: the per-address log-in limit is off
-            "ORDER_CLIENT_RATE_LIMIT": "0",
-            # each buyer holds many unpaid Alipay orders, ready to be asked for a link
-            "ORDER_MAX_UNPAID_ORDERS": "0",
-            "ORDER_DATABASE_URL": self.order_db,
-            "ORDER_REDIS_URL": await fresh_redis_url(),
-            "ORDER_PAYMENT_SERVICE_URL": payment_url,
-        }
-        self.payment_env = common | {
-            "PAYMENT_DATABASE_URL": self.payment_db,
-            "PAYMENT_ORDER_SERVICE_URL": order_url,
-            "PAYMENT_PUBLIC_URL": payment_url,
-            "PAYMENT_SPA_RESULT_URL": f"{order_url}/",
-            "PAYMENT_RECONCILE_INTERVAL_SECONDS": "3600",
-            "ALIPAY_APP_ID": APP_ID,
-            "ALIPAY_APP_PRIVATE_KEY": str(app.private_path),
-            "ALIPAY_PUBLIC_KEY": str(alipay.public_path),
-            # pay links are signed locally; nothing in these runs calls the gateway
-            "ALIPAY_GATEWAY_URL": f"http://127.0.0.1:{free_port()}/gateway.do",
-            "ALIPAY_SELLER_ID": SELLER_ID,
-        }
-        catalog_file = self.workdir / "catalog.json"
-        catalog_file.write_text(json.dumps(catalog()))
-        await asyncio.gather(
-            asyncio.to_thread(run_module, "order_service", "migrate", env=self.order_env),
-            asyncio.to_thread(run_module, "payment_service", "migrate", env=self.payment_env),
-        )
-        run_module("order_service", "load-catalog", str(catalog_file), env=self.order_env)
+        # pay links are signed locally; nothing in these runs calls the gateway
+        dead_gateway = f"http://127.0.0.1:{free_port()}/gateway.do"
+        stack = await prepare_stack(self.databases, self.workdir, "bench_pay", dead_gateway)
+        self.alipay_key = load_private_key(stack.alipay.private_pem)
+        self.order_db, self.payment_db = stack.order_db, stack.payment_db
+        self.order_env, self.payment_env = stack.order_env, stack.payment_env
+        order_port, payment_port, order_url = stack.order_port, stack.payment_port, stack.order_url
         self.order = ServiceProcess(
             "order_service.main:app",
             self.order_env,
