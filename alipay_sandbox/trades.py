@@ -5,6 +5,7 @@ engages (the cashier opens) in WAIT_BUYER_PAY, and then becomes TRADE_SUCCESS wh
 TRADE_CLOSED when closed, expired, or fully refunded.
 """
 
+import heapq
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,6 +131,9 @@ class TradeBook:
         self.links: dict[str, Link] = {}  # link_id -> link
         self.latest_link: dict[str, Link] = {}  # out_trade_no -> newest link
         self.trades: dict[str, Trade] = {}  # out_trade_no -> trade
+        # (deadline, out_trade_no) of every trade engaged, soonest first: expiring looks only at
+        # the trades that are due, not at all of them on every call
+        self.deadlines: list[tuple[datetime, str]] = []
 
     def issue(self, link: Link) -> None:
         trade = self.trades.get(link.order.out_trade_no)
@@ -170,6 +174,7 @@ class TradeBook:
             deadline=link.order.deadline,
         )
         self.trades[trade.out_trade_no] = trade
+        heapq.heappush(self.deadlines, (trade.deadline, trade.out_trade_no))
         return trade
 
     def pay(
@@ -200,9 +205,13 @@ class TradeBook:
 
     def expired(self, at: datetime) -> list[Trade]:
         """Close every unpaid trade whose deadline has passed; returns the ones closed now."""
-        due = [t for t in self.trades.values() if t.status == WAIT_BUYER_PAY and at >= t.deadline]
-        for trade in due:
-            self.close(trade, at)
+        due = []
+        while self.deadlines and self.deadlines[0][0] <= at:
+            _, out_trade_no = heapq.heappop(self.deadlines)
+            trade = self.trades[out_trade_no]
+            if trade.status == WAIT_BUYER_PAY:
+                self.close(trade, at)
+                due.append(trade)
         return due
 
     def refund(

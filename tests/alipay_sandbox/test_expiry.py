@@ -3,12 +3,15 @@ after Alipay's 8 attempts."""
 
 import time
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 import httpx
 import pytest
 
 from alipay_sandbox import clock
+from alipay_sandbox.biz import PayOrder
 from alipay_sandbox.notifier import RETRY_INTERVALS
+from alipay_sandbox.trades import Link, TradeBook
 from tests.support.cashier import login_url
 from tests.support.processes import ServiceProcess
 
@@ -188,3 +191,37 @@ def test_stops_promptly_with_notifies_still_pending(keys, receiver):
     # uvicorn re-raises SIGTERM after a clean shutdown; the lifespan's last word proves it ran
     assert process.process.returncode in (0, -15)
     assert "sandbox.stopped" in process.tail()
+
+
+def test_the_book_expires_exactly_the_unpaid_trades_that_are_due():
+    """The book keeps its open trades by deadline (expiry runs on every call: it must not walk
+    every trade ever made); a paid or closed trade is left as it is, and each closes once."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    book = TradeBook()
+
+    def engage(number: str, minutes: int):
+        deadline = start + timedelta(minutes=minutes)
+        order = PayOrder(
+            number, Decimal("1.00"), "s", "FAST_INSTANT_TRADE_PAY", *[None] * 3, deadline
+        )
+        link = Link(
+            number, "alipay.trade.page.pay", order, APP_ID, "utf-8", "RSA2", *[None] * 3, start
+        )
+        book.issue(link)
+        return book.engage(link, start)
+
+    trades = {number: engage(number, minutes) for number, minutes in [("c", 3), ("a", 1), ("b", 2)]}
+    trades["d"] = engage("d", 2)
+    book.pay(trades["b"], start)
+    book.close(trades["d"], start)
+    assert book.expired(start + timedelta(minutes=1)) == [trades["a"]]
+    assert book.expired(start + timedelta(minutes=2, seconds=30)) == []
+    assert [t.status for t in trades.values()] == [
+        "WAIT_BUYER_PAY",
+        "TRADE_CLOSED",
+        "TRADE_SUCCESS",
+        "TRADE_CLOSED",
+    ]
+    assert book.expired(start + timedelta(hours=1)) == [trades["c"]]
+    assert book.expired(start + timedelta(hours=2)) == []
+    assert trades["c"].gmt_close == start + timedelta(hours=1)
