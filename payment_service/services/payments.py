@@ -99,7 +99,7 @@ async def apply_trade(rt: Runtime, payment: Payment, trade: dict, source: str = 
 
 
 async def close_payment(rt: Runtime, order_id: str) -> states.CloseOutcome:
-    """`closed` or `paid`: asks Alipay first, so a trade paid at the last moment is not lost."""
+    """`closed` or `paid`: Alipay decides, so a trade paid at the last moment is not lost."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
     if payment is None:
@@ -138,7 +138,24 @@ _NOT_AT_ALIPAY = "not_at_alipay"
 
 async def _close_at_alipay(rt: Runtime, payment: Payment) -> str:
     """`paid` when Alipay says paid (then recorded), `closed` when the trade is closed there,
-    `not_at_alipay` when there is no trade to close (the buyer never reached the cashier)."""
+    `not_at_alipay` when there is no trade to close (the buyer never reached the cashier).
+
+    alipay.trade.close first: an open trade, the usual case, is settled by one call. Alipay
+    closes only a trade that waits for the buyer, so a close that succeeds means no payment can
+    succeed any more. ACQ.TRADE_STATUS_ERROR (paid, or closed already) and an unknown outcome
+    are settled by a query (`_settle_by_query`), which finds a payment if there was one.
+    """
+    try:
+        await rt.alipay.close(payment.out_trade_no)
+    except TradeNotExist:
+        return _NOT_AT_ALIPAY
+    except (TradeStatusError, AlipayGatewayError, AlipaySystemError):
+        return await _settle_by_query(rt, payment)
+    return PaymentStatus.CLOSED
+
+
+async def _settle_by_query(rt: Runtime, payment: Payment) -> str:
+    """What a close could not settle: `paid` (recorded), `closed` or `not_at_alipay`."""
     out_trade_no = payment.out_trade_no
     try:
         trade = await rt.alipay.query(out_trade_no)

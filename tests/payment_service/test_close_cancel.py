@@ -1,5 +1,7 @@
-"""Close when alipay.trade.query cannot tell whether the buyer paid: alipay.trade.cancel settles
-it once the buyer's time is up. Against the emulator, with its answer faults."""
+"""Close when Alipay cannot tell whether the buyer paid (alipay.trade.close refused because the
+trade is not open, or its outcome unknown, and alipay.trade.query fails too):
+alipay.trade.cancel settles it once the buyer's time is up. Against the emulator, with its
+answer faults."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -57,7 +59,10 @@ async def test_an_unknown_outcome_before_the_deadline_is_asked_again_later(
 ):
     order_id, _ = await short_lived_open_trade(payment_service, sandbox, seconds=600)
     await set_fault(
-        sandbox, out_trade_no=order_id, answer="system_error", answer_methods=["alipay.trade.query"]
+        sandbox,
+        out_trade_no=order_id,
+        answer="system_error",
+        answer_methods=["alipay.trade.close", "alipay.trade.query"],
     )
     try:
         response = await close(payment_service, order_id)
@@ -66,6 +71,25 @@ async def test_an_unknown_outcome_before_the_deadline_is_asked_again_later(
     assert response.status_code == 503 and response.json()["code"] == "alipay_unavailable"
     assert (await payment_db.payment(order_id))["status"] == "created"
     assert (await trade_at_alipay(sandbox, order_id))["status"] == "WAIT_BUYER_PAY"
+
+
+async def test_an_open_trade_is_closed_by_one_close_without_a_query(
+    payment_service, payment_db, sandbox
+):
+    """Issue 10, item 8: an open trade needs alipay.trade.close only (a query before it doubled
+    the gateway calls of every expired order). Queries fail here: the close still succeeds."""
+    order_id, _ = await short_lived_open_trade(payment_service, sandbox, seconds=600)
+    await set_fault(
+        sandbox, out_trade_no=order_id, answer="system_error", answer_methods=["alipay.trade.query"]
+    )
+    try:
+        response = await close(payment_service, order_id)
+    finally:
+        await clear_fault(sandbox, order_id)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"order_id": order_id, "status": "closed"}
+    assert (await payment_db.payment(order_id))["status"] == "closed"
+    assert (await trade_at_alipay(sandbox, order_id))["status"] == "TRADE_CLOSED"
 
 
 async def test_a_paid_trade_whose_query_fails_after_the_deadline_is_cancelled_and_refunded(
