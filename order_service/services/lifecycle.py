@@ -24,6 +24,7 @@ from order_service.domain.states import (
     ensure_payable,
 )
 from order_service.services.orders_read import load_order, not_found, order_to_pay
+from order_service.storage.expiry import cancel_unpaid
 from order_service.storage.order_queries import find_order, line_counts, order_status
 from order_service.storage.orders import record_trade_no, transition
 from order_service.storage.stock import return_stock
@@ -158,32 +159,48 @@ async def cancel_or_mark_paid(
     Raises PaymentUnavailable when the payment service cannot confirm the close: the order then
     stays unpaid (a user may retry; the sweeper retries next round).
     """
+    if not await close_or_mark_paid(sessions, payments, row, reason):
+        return CancelOutcome.PAID
+    return await cancel_order(sessions, row.order_id, reason)
+
+
+async def close_or_mark_paid(
+    sessions: async_sessionmaker, payments: PaymentClient, row, reason: str
+) -> bool:
+    """True when no payment can succeed any more, so the order may be cancelled (an Alipay
+    order's trade closed at the payment service; a cash order has none). False when the payment
+    service found the trade paid: the order is marked paid instead. PaymentUnavailable when the
+    close cannot be confirmed."""
     alipay = row.pay_method == PayMethod.ALIPAY
     if alipay and await payments.close_payment(row.order_id) == "paid":
         async with sessions() as session, session.begin():
             await _mark_paid(session, row.order_id, now_utc(), None)
         log.info("cancel_found_paid", order_id=row.order_id, reason=reason)
-        return CancelOutcome.PAID
-    return await cancel_order(sessions, row.order_id, reason)
+        return False
+    return True
 
 
 async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str) -> CancelOutcome:
     """Guarded cancel; returns stock and SKU/SPU sales in the same transaction."""
+    if await cancel_orders(sessions, [order_id], reason):
+        return CancelOutcome.CANCELED
+    return CancelOutcome.NOT_UNPAID
+
+
+async def cancel_orders(
+    sessions: async_sessionmaker, order_ids: list[str], reason: str
+) -> list[str]:
+    """Guarded cancel of many orders in one transaction (the sweeper's batch: one UPDATE of the
+    orders, one of each SKU), stock and sales returned for those still unpaid; the ids this call
+    cancelled (someone else moved the others first)."""
+    if not order_ids:
+        return []
     async with sessions() as session, session.begin():
-        canceled = await transition(
-            session,
-            order_id,
-            OrderStatus.UNPAID,
-            OrderStatus.CANCELED,
-            canceled_at=now_utc(),
-            cancel_reason=reason,
-        )
-        if not canceled:
-            return CancelOutcome.NOT_UNPAID
-        await return_order_stock(session, order_id)
-    metrics.ORDERS_CANCELED.labels(reason).inc()
-    log.info("order_canceled", order_id=order_id, reason=reason)
-    return CancelOutcome.CANCELED
+        canceled = await cancel_unpaid(session, order_ids, now_utc(), reason)
+    if canceled:
+        metrics.ORDERS_CANCELED.labels(reason).inc(len(canceled))
+        log.info("orders_canceled", order_ids=canceled, reason=reason)
+    return canceled
 
 
 async def return_order_stock(session: AsyncSession, order_id: str) -> None:

@@ -3,8 +3,10 @@
 Any number of replicas may run the sweeper. Each round leases a batch of due orders (claimed
 with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two replicas never take the same order; a plain
 select on SQLite, one process) by setting `sweep_lease_until`, commits, and only then calls the
-payment service for each, outside any transaction, `concurrency` at a time. An order whose
-close cannot be confirmed stays unpaid and is retried once its lease runs out.
+payment service for each, outside any transaction, `concurrency` at a time. The orders whose
+trade is closed are then cancelled together, in one transaction that gives their stock back
+(`lifecycle.cancel_orders`); an order the payment service found paid is marked paid instead. An
+order whose close cannot be confirmed stays unpaid and is retried once its lease runs out.
 
 `sweep` drains a backlog: while a round claimed a full batch (and none was deferred) it claims
 again at once instead of waiting for the next interval (issue 10: 50 orders per interval left
@@ -15,44 +17,17 @@ import asyncio
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from order_service.clients.payment import PaymentClient
 from order_service.domain.errors import PaymentUnavailable
-from order_service.domain.states import OrderStatus
-from order_service.services.lifecycle import CancelOutcome, cancel_or_mark_paid
-from order_service.storage.tables import orders
-from shared.db import claim_and_lease
+from order_service.services.lifecycle import cancel_orders, close_or_mark_paid
+from order_service.storage.expiry import claim_expired
 from shared.time import now_utc
 
 log = structlog.get_logger(__name__)
 BATCH_SIZE = 100
 CONCURRENCY = 10
-_COUNTED = {
-    CancelOutcome.CANCELED: "canceled",
-    CancelOutcome.PAID: "paid",
-    CancelOutcome.NOT_UNPAID: "skipped",
-}
-
-
-async def claim_expired(
-    sessions: async_sessionmaker, lease_seconds: float, batch_size: int = BATCH_SIZE
-) -> list:
-    now = now_utc()
-    query = (
-        select(orders.c.order_id, orders.c.pay_method)
-        .where(
-            orders.c.status == OrderStatus.UNPAID.value,
-            orders.c.pay_deadline <= now,
-            or_(orders.c.sweep_lease_until.is_(None), orders.c.sweep_lease_until <= now),
-        )
-        .order_by(orders.c.pay_deadline)
-        .limit(batch_size)
-    )
-    lease = {"sweep_lease_until": now + timedelta(seconds=lease_seconds)}
-    async with sessions() as session, session.begin():
-        return await claim_and_lease(session, query, orders.c.order_id, lease)
 
 
 async def sweep_once(
@@ -65,24 +40,31 @@ async def sweep_once(
     """One round: how many orders were cancelled, found paid, left for later, or skipped (one
     count for each order the round claimed)."""
     outcome = {"canceled": 0, "paid": 0, "deferred": 0, "skipped": 0}
-    rows = await claim_expired(sessions, lease_seconds, batch_size)
+    now = now_utc()
+    async with sessions() as session, session.begin():
+        rows = await claim_expired(session, now, now + timedelta(seconds=lease_seconds), batch_size)
     gate = asyncio.Semaphore(concurrency)
 
-    async def release(row) -> str:
+    async def close(row) -> str:
         async with gate:
             try:
-                status = await cancel_or_mark_paid(sessions, payments, row, "expired")
+                closed = await close_or_mark_paid(sessions, payments, row, "expired")
             except PaymentUnavailable:
                 log.warning("expiry_deferred", order_id=row.order_id)
                 return "deferred"
-            return _COUNTED[status]
+            return "closed" if closed else "paid"
 
-    # every close is awaited, even when one fails, before the failure is raised
-    results = await asyncio.gather(*(release(row) for row in rows), return_exceptions=True)
+    # every close is awaited, even when one fails, and what was closed is released before
+    # the failure is raised
+    results = await asyncio.gather(*(close(row) for row in rows), return_exceptions=True)
+    closed = [row.order_id for row, result in zip(rows, results, strict=True) if result == "closed"]
+    canceled = await cancel_orders(sessions, closed, "expired")
+    outcome["canceled"], outcome["skipped"] = len(canceled), len(closed) - len(canceled)
     for result in results:
         if isinstance(result, BaseException):
             raise result
-        outcome[result] += 1
+        if result != "closed":
+            outcome[result] += 1
     if any(outcome.values()):
         log.info("sweep", **outcome)
     return outcome

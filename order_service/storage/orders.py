@@ -41,3 +41,20 @@ async def record_trade_no(
         .where(orders.c.order_id == order_id, orders.c.trade_no.is_(None))
         .values(trade_no=trade_no, paid_at=paid_at)
     )
+
+
+async def transition_many(
+    executor: Executor, order_ids: list[str], source: OrderStatus, target: OrderStatus, **values
+) -> list[str]:
+    """`transition` for many orders in one statement: the ids it moved (the others were no
+    longer in `source`)."""
+    ensure_move(source, target)
+    if not order_ids:
+        return []
+    result = await executor.execute(
+        update(orders)
+        .where(orders.c.order_id.in_(order_ids), orders.c.status == OrderStatus(source).value)
+        .values(status=OrderStatus(target).value, **values)
+        .returning(orders.c.order_id)
+    )
+    return list(result.scalars())
