@@ -38,6 +38,7 @@ from tests.support.servers import PostgresDatabases
 
 BUYERS = 16
 SETUP_IN_FLIGHT = 16
+SETUP_ATTEMPTS = 5
 TARGET_SECONDS = 60.0
 
 
@@ -113,7 +114,11 @@ class Bench:
                 )
                 require_status(response, 201, "placing an order")
                 order_id = response.json()["order_id"]
-                link = await http.post(f"/api/orders/{order_id}/payment", headers=headers)
+                for _ in range(SETUP_ATTEMPTS):  # a loaded machine: the set-up is not measured
+                    link = await http.post(f"/api/orders/{order_id}/payment", headers=headers)
+                    if link.status_code != 503:
+                        break
+                    await asyncio.sleep(1)
                 require_status(link, 200, "a pay link")
                 # the buyer at the cashier, logging in: the trade exists at Alipay from then on
                 cashier = await log_in_async(http, link.json()["pay_url"])

@@ -358,3 +358,43 @@ async def test_draining_stops_at_a_deferred_close(make_shop):
     outcome = await sweep(shop.sessions, shop.app.state.payments, 30, batch_size=5, concurrency=5)
     assert outcome == {"canceled": 0, "paid": 0, "deferred": 5, "skipped": 0, "rounds": 1}
     assert (await shop.stock(sku))["stock"] == 42
+
+
+class PaidMeanwhile:
+    """A payment service whose closes all answer `closed`, while one order's paid event lands
+    between its close and the round's cancel (the paid event of a payment made before the
+    close, delivered late): the batch cancel must skip that order and return only the others'
+    stock."""
+
+    def __init__(self, shop, paid_order: dict, found_paid: str):
+        self.shop = shop
+        self.paid_order = paid_order
+        self.found_paid = found_paid
+
+    async def close_payment(self, order_id: str) -> str:
+        if order_id == self.paid_order["order_id"]:
+            assert (await send_event(self.shop, self.paid_order)).json() == {"result": "applied"}
+        return "paid" if order_id == self.found_paid else "closed"
+
+
+async def test_a_round_cancels_its_closed_orders_together_and_skips_one_paid_meanwhile(make_shop):
+    shop = await make_shop(pay_timeout_seconds=1, max_unpaid_orders=0)
+    buyer = await shop.buyer()
+    a, b = await shop.add_skus(30, 30)
+    orders = [(await shop.order(buyer, [(a, 1 + n % 2), (b, 2)])).json() for n in range(6)]
+    await asyncio.sleep(1.1)
+    payments = PaidMeanwhile(shop, orders[1], found_paid=orders[4]["order_id"])
+    outcome = await sweep_once(shop.sessions, payments, 30, batch_size=10, concurrency=3)
+    assert outcome == {"canceled": 4, "paid": 1, "deferred": 0, "skipped": 1}
+    statuses = [
+        (await shop.client.get(f"/api/orders/{o['order_id']}", headers=buyer.headers)).json()
+        for o in orders
+    ]
+    kept = {1, 4}  # paid meanwhile, and found paid by the close
+    assert [s["status"] for s in statuses] == [
+        "unsent" if n in kept else "canceled" for n in range(6)
+    ]
+    # the two kept orders hold their units (2 + 1 of a, 2 + 2 of b); the four others gave back
+    assert (await shop.stock(a))["stock"] == 30 - 3
+    assert (await shop.stock(b))["stock"] == 30 - 4
+    await shop.assert_conserved({a: 30, b: 30})
