@@ -1,6 +1,6 @@
 """An expiry backlog: how long the order service's sweeper takes to release it.
 
-    python -m bench expiry [--orders 10000] [--order-processes 2] [--json]
+    python -m bench expiry [--orders 10000] [--order-processes 2] [--payment-processes 1] [--json]
 
 Real uvicorn processes on throwaway PostgreSQL databases (set up by bench/stack.py): the order
 service, the payment service and the Alipay emulator (its gateway, so every close is a real
@@ -43,9 +43,10 @@ TARGET_SECONDS = 60.0
 
 
 class Bench:
-    def __init__(self, orders: int, order_processes: int, workdir: Path):
+    def __init__(self, orders: int, order_processes: int, payment_processes: int, workdir: Path):
         self.order_count = orders
         self.order_processes = order_processes
+        self.payment_processes = payment_processes
         self.workdir = workdir
         self.databases = PostgresDatabases()
         self.services: list[ServiceProcess] = []
@@ -74,7 +75,7 @@ class Bench:
             "payment_service.main:app",
             stack.payment_env,
             "bench-exp-payment",
-            1,
+            self.payment_processes,
             stack.payment_port,
         )
         # set-up: the sweeper waits an hour (it ran once at start-up, on no orders)
@@ -204,7 +205,7 @@ def require_status(response: httpx.Response, status: int, what: str) -> None:
 
 async def measure(args) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
-        bench = Bench(args.orders, args.order_processes, Path(workdir))
+        bench = Bench(args.orders, args.order_processes, args.payment_processes, Path(workdir))
         try:
             await bench.prepare()
             return await bench.run()
@@ -216,13 +217,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench expiry")
     parser.add_argument("--orders", type=int, default=10_000, help="expired orders to release")
     parser.add_argument("--order-processes", type=int, default=2)
+    parser.add_argument("--payment-processes", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args()
     if not args.json:
         print(
             f"expiry backlog: {args.orders} expired Alipay orders with open trades at the "
             f"emulator; order service {args.order_processes} processes (default sweeper "
-            f"settings), payment service 1, emulator 1; {os.cpu_count()} cores shared",
+            f"settings), payment service {args.payment_processes}, emulator 1; "
+            f"{os.cpu_count()} cores shared",
             flush=True,
         )
     result = asyncio.run(measure(args))
