@@ -1,5 +1,6 @@
 """The payment service, called over signed internal HTTP (never inside a database transaction)."""
 
+import math
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,11 +12,13 @@ from shared.http import internal_client, problem_code
 from shared.money import format_money, to_money
 
 log = structlog.get_logger(__name__)
+CLOSE_BATCH = 500  # the payment service's limit for one batch close
 
 
 class PaymentClient:
     def __init__(self, base_url: str, secret: str, timeout: float):
         self.http = internal_client(base_url, secret, timeout)
+        self.timeout = timeout
 
     async def create_payment(
         self, order_id: str, amount: Decimal, subject: str, channel: str, pay_deadline: datetime
@@ -44,6 +47,27 @@ class PaymentClient:
             raise PaymentUnavailable("The payment service gave an unexpected answer.")
         return status
 
+    async def close_payments(self, order_ids: list[str], concurrency: int) -> dict[str, str]:
+        """`close_payment` for many orders, `concurrency` Alipay calls at a time: each order's
+        `closed`, `paid` or `unavailable` (that order's close could not be confirmed), in
+        requests of up to CLOSE_BATCH orders. PaymentUnavailable when a request fails."""
+        answers: dict[str, str] = {}
+        for start in range(0, len(order_ids), CLOSE_BATCH):
+            chunk = order_ids[start : start + CLOSE_BATCH]
+            # each order's close may take what one close call may take, `concurrency` at once
+            timeout = self.timeout * math.ceil(len(chunk) / concurrency)
+            body = {"order_ids": chunk, "concurrency": concurrency}
+            response = await self._post("/internal/payments/close", body, timeout)
+            for result in self._json(response).get("results", []):
+                answers[result.get("order_id")] = result.get("status")
+        for order_id in order_ids:
+            if answers.get(order_id) not in ("closed", "paid", "unavailable"):
+                log.error(
+                    "payment_close_unexpected", order_id=order_id, status=answers.get(order_id)
+                )
+                answers[order_id] = "unavailable"
+        return answers
+
     async def refund(self, order_id: str, amount: Decimal, reason: str, request_key: str) -> dict:
         """The refund as the payment service made (or found again by its key) it."""
         body = {"amount": format_money(amount), "reason": reason, "request_key": request_key}
@@ -63,9 +87,13 @@ class PaymentClient:
         answer = self._json(response)
         return answer | {"items": [_refund(item) for item in answer["items"]]}
 
-    async def _post(self, path: str, body: dict) -> httpx.Response:
+    async def _post(self, path: str, body: dict, seconds: float | None = None) -> httpx.Response:
+        """`seconds`: a longer timeout than the client's (connecting keeps the client's bound)."""
+        timeout = self.http.timeout
+        if seconds is not None:
+            timeout = httpx.Timeout(seconds, connect=timeout.connect)
         try:
-            response = await self.http.post(path, json=body)
+            response = await self.http.post(path, json=body, timeout=timeout)
         except httpx.HTTPError as exc:
             log.warning("payment_service_unreachable", path=path, error=repr(exc))
             raise PaymentUnavailable(

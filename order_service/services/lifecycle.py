@@ -173,11 +173,17 @@ async def close_or_mark_paid(
     close cannot be confirmed."""
     alipay = row.pay_method == PayMethod.ALIPAY
     if alipay and await payments.close_payment(row.order_id) == "paid":
-        async with sessions() as session, session.begin():
-            await _mark_paid(session, row.order_id, now_utc(), None)
-        log.info("cancel_found_paid", order_id=row.order_id, reason=reason)
+        await mark_found_paid(sessions, row.order_id, reason)
         return False
     return True
+
+
+async def mark_found_paid(sessions: async_sessionmaker, order_id: str, reason: str) -> None:
+    """The payment service, asked to close, found the trade paid: the order is paid instead
+    (its trade number comes with the paid event that follows)."""
+    async with sessions() as session, session.begin():
+        await _mark_paid(session, order_id, now_utc(), None)
+    log.info("cancel_found_paid", order_id=order_id, reason=reason)
 
 
 async def cancel_order(sessions: async_sessionmaker, order_id: str, reason: str) -> CancelOutcome:

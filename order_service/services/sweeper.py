@@ -2,18 +2,19 @@
 
 Any number of replicas may run the sweeper. Each round leases a batch of due orders (claimed
 with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two replicas never take the same order; a plain
-select on SQLite, one process) by setting `sweep_lease_until`, commits, and only then calls the
-payment service for each, outside any transaction, `concurrency` at a time. The orders whose
-trade is closed are then cancelled together, in one transaction that gives their stock back
-(`lifecycle.cancel_orders`); an order the payment service found paid is marked paid instead. An
-order whose close cannot be confirmed stays unpaid and is retried once its lease runs out.
+select on SQLite, one process) by setting `sweep_lease_until`, commits, and only then asks the
+payment service to close the batch's Alipay trades, outside any transaction, in one call
+(`POST /internal/payments/close`, `concurrency` Alipay calls at a time there). The orders whose
+trade is closed (and cash orders, which have none) are then cancelled together, in one
+transaction that gives their stock back (`lifecycle.cancel_orders`); an order the payment
+service found paid is marked paid instead. An order whose close cannot be confirmed stays unpaid
+and is retried once its lease runs out.
 
 `sweep` drains a backlog: while a round claimed a full batch (and none was deferred) it claims
 again at once instead of waiting for the next interval (issue 10: 50 orders per interval left
 600 expired orders waiting 34 s at a 3 s interval).
 """
 
-import asyncio
 from datetime import timedelta
 
 import structlog
@@ -21,7 +22,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from order_service.clients.payment import PaymentClient
 from order_service.domain.errors import PaymentUnavailable
-from order_service.services.lifecycle import cancel_orders, close_or_mark_paid
+from order_service.domain.states import PayMethod
+from order_service.services.lifecycle import cancel_orders, mark_found_paid
 from order_service.storage.expiry import claim_expired
 from shared.time import now_utc
 
@@ -43,28 +45,26 @@ async def sweep_once(
     now = now_utc()
     async with sessions() as session, session.begin():
         rows = await claim_expired(session, now, now + timedelta(seconds=lease_seconds), batch_size)
-    gate = asyncio.Semaphore(concurrency)
-
-    async def close(row) -> str:
-        async with gate:
-            try:
-                closed = await close_or_mark_paid(sessions, payments, row, "expired")
-            except PaymentUnavailable:
-                log.warning("expiry_deferred", order_id=row.order_id)
-                return "deferred"
-            return "closed" if closed else "paid"
-
-    # every close is awaited, even when one fails, and what was closed is released before
-    # the failure is raised
-    results = await asyncio.gather(*(close(row) for row in rows), return_exceptions=True)
-    closed = [row.order_id for row, result in zip(rows, results, strict=True) if result == "closed"]
+    alipay = [row.order_id for row in rows if row.pay_method == PayMethod.ALIPAY]
+    answers: dict[str, str] = {}  # a cash order has no trade to close
+    if alipay:
+        try:
+            answers = await payments.close_payments(alipay, concurrency)
+        except PaymentUnavailable:
+            answers = dict.fromkeys(alipay, "unavailable")
+    closed = []
+    for row in rows:
+        answer = answers.get(row.order_id, "closed")
+        if answer == "closed":
+            closed.append(row.order_id)
+        elif answer == "paid":
+            await mark_found_paid(sessions, row.order_id, "expired")
+            outcome["paid"] += 1
+        else:
+            log.warning("expiry_deferred", order_id=row.order_id)
+            outcome["deferred"] += 1
     canceled = await cancel_orders(sessions, closed, "expired")
     outcome["canceled"], outcome["skipped"] = len(canceled), len(closed) - len(canceled)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-        if result != "closed":
-            outcome[result] += 1
     if any(outcome.values()):
         log.info("sweep", **outcome)
     return outcome

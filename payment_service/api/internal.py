@@ -10,8 +10,8 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from payment_service.api.deps import RuntimeDep
 from payment_service.domain.errors import NotFound
-from payment_service.domain.payments import CloseOutcome, Refund
-from payment_service.services.payments import close_payment, create_payment
+from payment_service.domain.payments import BatchCloseOutcome, CloseOutcome, Refund
+from payment_service.services.payments import close_payment, close_payments, create_payment
 from payment_service.services.refunds import request_refund
 from payment_service.storage import records
 from shared.events import RefundStatus
@@ -68,6 +68,36 @@ async def create(body: PaymentRequest, rt: RuntimeDep) -> PaymentLink:
 @router.post("/payments/{order_id}/close", response_model=CloseResult)
 async def close(order_id: OrderId, rt: RuntimeDep) -> CloseResult:
     return CloseResult(order_id=order_id, status=await close_payment(rt, order_id))
+
+
+MAX_CLOSE_BATCH = 500
+
+
+class CloseBatch(BaseModel):
+    order_ids: list[Annotated[str, Field(pattern=ORDER_ID_PATTERN)]] = Field(
+        min_length=1, max_length=MAX_CLOSE_BATCH
+    )
+    concurrency: int = Field(10, ge=1, le=64)  # Alipay calls at once
+
+
+class BatchCloseResult(BaseModel):
+    order_id: str
+    status: BatchCloseOutcome
+
+
+class CloseBatchResults(BaseModel):
+    results: list[BatchCloseResult]
+
+
+@router.post("/payments/close", response_model=CloseBatchResults)
+async def close_batch(body: CloseBatch, rt: RuntimeDep) -> CloseBatchResults:
+    """The expiry sweeper's round in one call: each order as `/payments/{id}/close` answers,
+    or `unavailable` where Alipay could not settle it (that order only)."""
+    order_ids = list(dict.fromkeys(body.order_ids))
+    answers = await close_payments(rt, order_ids, body.concurrency)
+    return CloseBatchResults(
+        results=[BatchCloseResult(order_id=o, status=answers[o]) for o in order_ids]
+    )
 
 
 class RefundRequest(BaseModel):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 
 
 class PaymentStatus(StrEnum):
@@ -33,6 +33,9 @@ class RefundOrigin(StrEnum):
 
 CloseOutcome = Literal[PaymentStatus.CLOSED, PaymentStatus.PAID]
 """What closing a payment ends in: closed, or paid after all (the buyer paid at the last moment)."""
+UNAVAILABLE: Final = "unavailable"
+BatchCloseOutcome = CloseOutcome | Literal["unavailable"]
+"""In a batch close, an order whose close Alipay could not settle answers `unavailable`."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service import metrics
 from payment_service.alipay import (
@@ -99,37 +100,99 @@ async def apply_trade(rt: Runtime, payment: Payment, trade: dict, source: str = 
 
 
 async def close_payment(rt: Runtime, order_id: str) -> states.CloseOutcome:
-    """`closed` or `paid`: Alipay decides, so a trade paid at the last moment is not lost."""
+    """`closed` or `paid`: Alipay decides, so a trade paid at the last moment is not lost.
+    AlipayUnavailable (503) or AlipayMisconfigured (502) when Alipay cannot settle it."""
     async with rt.sessions.begin() as session:
         payment = await records.payment_by_order(session, order_id)
     if payment is None:
         return PaymentStatus.CLOSED
-    if payment.status == PaymentStatus.PAID:
+    settled = _settled_here(payment)
+    if settled is not None:
+        return settled
+    at_alipay = await _ask_alipay_to_close(rt, payment)
+    if at_alipay == PaymentStatus.PAID:
         return PaymentStatus.PAID
+    async with rt.sessions.begin() as session:
+        return await _record_closed(rt, session, payment, at_alipay)
+
+
+async def close_payments(
+    rt: Runtime, order_ids: list[str], concurrency: int
+) -> dict[str, states.BatchCloseOutcome]:
+    """`close_payment` for a batch of orders (the expiry sweeper's round), `concurrency` Alipay
+    calls at a time: one read of all their payments and one transaction recording the closes,
+    instead of one of each per order. An order whose close Alipay cannot settle answers
+    `unavailable` (the others are still answered); an order without a payment costs no call."""
+    async with rt.sessions.begin() as session:
+        found = await records.payments_by_orders(session, order_ids)
+    answers: dict[str, states.BatchCloseOutcome] = {}
+    to_ask = []
+    for order_id in order_ids:
+        payment = found.get(order_id)
+        settled = PaymentStatus.CLOSED if payment is None else _settled_here(payment)
+        if settled is not None:
+            answers[order_id] = settled
+        elif payment is not None:
+            to_ask.append(payment)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def ask(payment: Payment) -> str:
+        async with gate:
+            try:
+                return await _ask_alipay_to_close(rt, payment)
+            except (AlipayUnavailable, AlipayMisconfigured) as exc:
+                log.warning("close_unavailable", order_id=payment.order_id, error=str(exc))
+                return states.UNAVAILABLE
+
+    at_alipay = await asyncio.gather(*(ask(payment) for payment in to_ask))
+    async with rt.sessions.begin() as session:
+        for payment, outcome in zip(to_ask, at_alipay, strict=True):
+            if outcome == PaymentStatus.PAID:
+                answers[payment.order_id] = PaymentStatus.PAID
+            elif outcome == states.UNAVAILABLE:
+                answers[payment.order_id] = states.UNAVAILABLE
+            else:
+                answers[payment.order_id] = await _record_closed(rt, session, payment, outcome)
+    return answers
+
+
+def _settled_here(payment: Payment) -> states.CloseOutcome | None:
+    """What our own record already settles: a closed (or refunded) payment is closed, a paid one
+    paid; None for an open payment, which Alipay must settle."""
     if payment.status in (PaymentStatus.CLOSED, PaymentStatus.REFUNDED):
         return PaymentStatus.CLOSED
+    if payment.status == PaymentStatus.PAID:
+        return PaymentStatus.PAID
+    return None
+
+
+async def _ask_alipay_to_close(rt: Runtime, payment: Payment) -> str:
+    """`_close_at_alipay`, its failures as the domain's errors."""
     try:
-        at_alipay = await _close_at_alipay(rt, payment)
+        return await _close_at_alipay(rt, payment)
     except AlipayConfigurationError as exc:
-        log.error("alipay_misconfigured", order_id=order_id, error=str(exc))
+        log.error("alipay_misconfigured", order_id=payment.order_id, error=str(exc))
         raise AlipayMisconfigured(f"Alipay refuses our configuration: {exc}") from exc
     except AlipayError as exc:
         raise AlipayUnavailable(f"Alipay could not be asked: {exc}") from exc
-    if at_alipay == PaymentStatus.PAID:
-        return PaymentStatus.PAID
+
+
+async def _record_closed(
+    rt: Runtime, session: AsyncSession, payment: Payment, at_alipay: str
+) -> states.CloseOutcome:
+    """Record a payment closed (in the caller's transaction): `closed`, or `paid` when a notify
+    marked it paid while we were closing."""
     # A trade that never reached Alipay is closed here only: its link stays payable at Alipay
     # until pay_deadline, so the reconciler keeps asking about it (next_check_at) until then,
     # in case a late payment's notifies are all lost. A trade closed at Alipay needs no watch.
     watch_from = None
     if at_alipay == _NOT_AT_ALIPAY:
         watch_from = now_utc() + timedelta(seconds=rt.settings.reconcile_after_seconds)
-    async with rt.sessions.begin() as session:
-        if await records.move(
-            session, payment.id, PaymentStatus.CLOSED, closed_at=now_utc(), next_check_at=watch_from
-        ):
-            return PaymentStatus.CLOSED
-        current = records.known(await records.payment_by_id(session, payment.id), "the payment")
-    # a notify marked it paid while we were closing
+    if await records.move(
+        session, payment.id, PaymentStatus.CLOSED, closed_at=now_utc(), next_check_at=watch_from
+    ):
+        return PaymentStatus.CLOSED
+    current = records.known(await records.payment_by_id(session, payment.id), "the payment")
     return PaymentStatus.PAID if current.status == PaymentStatus.PAID else PaymentStatus.CLOSED
 
 

@@ -62,6 +62,12 @@ async def payment_by_order(
     return await _one_payment(session, query)
 
 
+async def payments_by_orders(session: AsyncSession, order_ids: list[str]) -> dict[str, Payment]:
+    """The payments of those of `order_ids` that have one, by order id."""
+    query = sa.select(payments).where(payments.c.order_id.in_(order_ids))
+    return {row.order_id: payment_record(row) for row in await session.execute(query)}
+
+
 async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> Payment | None:
     query = sa.select(payments).where(payments.c.out_trade_no == out_trade_no)
     return await _one_payment(session, query)

@@ -162,7 +162,7 @@ async def test_a_cancel_traces_through_the_payment_service_to_the_gateway(traced
         served = [s for c in calls for s in children(receiver, c, kind=SERVER)]
         return served or None
 
-    # alipay.trade.query (then alipay.trade.close when the trade exists): each a client span of
+    # alipay.trade.close (then alipay.trade.query when the close is refused): each a client span of
     # the payment service whose child is the emulator's server span of /gateway.do
     served = await eventually(gateway_calls, 15, "the gateway calls under the close")
     assert {(s.service, route(s)) for s in served} == {("alipay-sandbox", "/gateway.do")}

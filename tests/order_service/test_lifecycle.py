@@ -371,10 +371,10 @@ class PaidMeanwhile:
         self.paid_order = paid_order
         self.found_paid = found_paid
 
-    async def close_payment(self, order_id: str) -> str:
-        if order_id == self.paid_order["order_id"]:
-            assert (await send_event(self.shop, self.paid_order)).json() == {"result": "applied"}
-        return "paid" if order_id == self.found_paid else "closed"
+    async def close_payments(self, order_ids: list[str], concurrency: int) -> dict[str, str]:
+        assert self.paid_order["order_id"] in order_ids
+        assert (await send_event(self.shop, self.paid_order)).json() == {"result": "applied"}
+        return {o: "paid" if o == self.found_paid else "closed" for o in order_ids}
 
 
 async def test_a_round_cancels_its_closed_orders_together_and_skips_one_paid_meanwhile(make_shop):

@@ -229,3 +229,56 @@ async def test_a_response_signed_with_another_key_is_refused(sandbox):
             await client.query("Any1")
     finally:
         await client.aclose()
+
+
+async def test_a_batch_close_answers_each_order_as_its_own_close_would(
+    payment_service, payment_db, sandbox
+):
+    """Issue 10, item 8: the expiry sweeper closes a round's orders in one call (one read of
+    their payments, one transaction recording the closes) instead of one call each."""
+    open_trade, never_at_alipay, no_payment, paid, failing = (new_order_id() for _ in range(5))
+    await open_at_alipay(payment_service, open_trade)
+    await create_payment(payment_service, never_at_alipay)
+    await open_at_alipay(payment_service, paid)
+    await open_at_alipay(payment_service, failing)
+    late = {"out_trade_no": paid, "delay_seconds": 3600}
+    assert (await sandbox_call(sandbox, "POST", "/sandbox/faults", json=late)).status_code == 200
+    await pay_at_alipay(sandbox, paid)
+    fault = {
+        "out_trade_no": failing,
+        "answer": "system_error",
+        "answer_methods": ["alipay.trade.close", "alipay.trade.query"],
+    }
+    assert (await sandbox_call(sandbox, "POST", "/sandbox/faults", json=fault)).status_code == 200
+    order_ids = [open_trade, never_at_alipay, no_payment, paid, failing, open_trade]
+    try:
+        async with internal_client(payment_service.url, SECRET, timeout=30) as client:
+            response = await client.post(
+                "/internal/payments/close", json={"order_ids": order_ids, "concurrency": 3}
+            )
+    finally:
+        for order_id in (paid, failing):
+            await sandbox_call(
+                sandbox, "DELETE", "/sandbox/faults", params={"out_trade_no": order_id}
+            )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"] == [
+        {"order_id": open_trade, "status": "closed"},
+        {"order_id": never_at_alipay, "status": "closed"},
+        {"order_id": no_payment, "status": "closed"},
+        {"order_id": paid, "status": "paid"},
+        {"order_id": failing, "status": "unavailable"},
+    ]
+    trade = (await sandbox_call(sandbox, "GET", f"/sandbox/trades/{open_trade}")).json()
+    assert trade["status"] == "TRADE_CLOSED"
+    statuses = {o: (await payment_db.payment(o))["status"] for o in order_ids if o != no_payment}
+    assert statuses == {
+        open_trade: "closed",
+        never_at_alipay: "closed",
+        paid: "paid",
+        failing: "created",
+    }
+    # closed here only: watched by the reconciler until its deadline; closed at Alipay: not
+    assert (await payment_db.payment(never_at_alipay))["next_check_at"] is not None
+    assert (await payment_db.payment(open_trade))["next_check_at"] is None
+    assert [e["payload"]["type"] for e in await payment_db.outbox(paid)] == ["paid"]
