@@ -2,14 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order_service.domain.states import OrderStatus
+from order_service.storage.order_queries import units_of
 from order_service.storage.orders import transition_many
 from order_service.storage.stock import return_stock
-from order_service.storage.tables import order_lines, orders
+from order_service.storage.tables import orders
 from shared.db import claim_and_lease
 
 
@@ -49,10 +50,5 @@ async def cancel_unpaid(
         cancel_reason=reason,
     )
     if canceled:
-        units = await session.execute(
-            select(order_lines.c.sku_id, func.sum(order_lines.c.count))
-            .where(order_lines.c.order_id.in_(canceled))
-            .group_by(order_lines.c.sku_id)
-        )
-        await return_stock(session, {sku_id: int(count) for sku_id, count in units})
+        await return_stock(session, await units_of(session, canceled))
     return canceled

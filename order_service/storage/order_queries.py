@@ -54,10 +54,17 @@ async def to_pay(session: Reader, order_id: str, user_id: int) -> list:
 
 async def line_counts(session: Reader, order_id: str) -> dict[int, int]:
     """SKU id -> units, for each line of the order."""
+    return await units_of(session, [order_id])
+
+
+async def units_of(session: Reader, order_ids: list[str]) -> dict[int, int]:
+    """SKU id -> units, summed over the lines of the orders (a batch given back at once)."""
     rows = await session.execute(
-        select(order_lines.c.sku_id, order_lines.c.count).where(order_lines.c.order_id == order_id)
+        select(order_lines.c.sku_id, func.sum(order_lines.c.count))
+        .where(order_lines.c.order_id.in_(order_ids))
+        .group_by(order_lines.c.sku_id)
     )
-    return {sku_id: count for sku_id, count in rows}
+    return {sku_id: int(units) for sku_id, units in rows}
 
 
 def _escaped_prefix(text: str) -> str:
