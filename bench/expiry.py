@@ -1,6 +1,6 @@
 """An expiry backlog: how long the order service's sweeper takes to release it.
 
-    python -m bench expiry [--orders 10000] [--order-processes 2] [--payment-processes 1] [--json]
+    python -m bench expiry [--orders 10000] [--order-processes 2] [--payment-processes 2] [--json]
 
 Real uvicorn processes on throwaway PostgreSQL databases (set up by bench/stack.py): the order
 service, the payment service and the Alipay emulator (its gateway, so every close is a real
@@ -217,7 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench expiry")
     parser.add_argument("--orders", type=int, default=10_000, help="expired orders to release")
     parser.add_argument("--order-processes", type=int, default=2)
-    parser.add_argument("--payment-processes", type=int, default=1)
+    parser.add_argument("--payment-processes", type=int, default=2)  # the README's recommendation
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args()
     if not args.json:

@@ -1,6 +1,6 @@
 """The payment path under load: signed pay links through the order service, and Alipay notifies.
 
-    python -m bench payment [--seconds 10] [--orders 12000] [--payment-processes 1]
+    python -m bench payment [--seconds 10] [--orders 12000] [--payment-processes 2]
                             [--only NAME ...] [--json]
 
 Real uvicorn processes on throwaway PostgreSQL databases: the order service (the recommended 2
@@ -452,7 +452,7 @@ def main() -> None:
     parser.add_argument(
         "--orders", type=int, default=12000, help="unpaid orders made first (links, then notifies)"
     )
-    parser.add_argument("--payment-processes", type=int, default=1)
+    parser.add_argument("--payment-processes", type=int, default=2)  # the README's recommendation
     parser.add_argument(
         "--drain-seconds", type=float, default=300, help="how long to wait for the relay"
     )
