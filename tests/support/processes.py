@@ -124,6 +124,39 @@ class ServiceProcess:
             f"{self.name} did not become healthy; see {self.log_path}:\n{self.tail()}"
         )
 
+    def worker_serving(self, client_port: int) -> int | None:
+        """The pid of the process (the worker, with `workers` > 1) holding the accepted end of
+        the connection from local `client_port` to this service, read from /proc (Linux)."""
+        inodes = {
+            fields[9]
+            for table in ("/proc/net/tcp", "/proc/net/tcp6")
+            if os.path.exists(table)
+            for fields in (line.split() for line in Path(table).read_text().splitlines()[1:])
+            if int(fields[1].rsplit(":", 1)[1], 16) == self.port
+            and int(fields[2].rsplit(":", 1)[1], 16) == client_port
+        }
+        for pid in self._descendants(self.process.pid) if self.process else []:
+            try:
+                links = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+            except OSError:  # gone, or a descriptor closed while reading
+                continue
+            if any(f"socket:[{inode}]" in links for inode in inodes):
+                return pid
+        return None
+
+    @staticmethod
+    def _descendants(pid: int) -> list[int]:
+        found, queue = [], [pid]
+        while queue:
+            current = queue.pop()
+            found.append(current)
+            for task in Path(f"/proc/{current}/task").glob("*"):
+                try:
+                    queue.extend(int(child) for child in (task / "children").read_text().split())
+                except OSError:
+                    continue
+        return found
+
     def tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
