@@ -156,10 +156,11 @@ async def create_payment(
     amount: str = "12.50",
     channel: str = "page",
     deadline: datetime | None = None,
+    client_timeout: float = 5.0,
 ):
     order_id = order_id or new_order_id()
     deadline = deadline or datetime.now(UTC) + timedelta(minutes=30)
-    async with internal_client(service.url, SECRET) as client:
+    async with internal_client(service.url, SECRET, client_timeout) as client:
         return await client.post(
             "/internal/payments",
             json={

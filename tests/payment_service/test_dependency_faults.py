@@ -67,7 +67,9 @@ async def test_postgres_away_answers_503_fast_then_recovers(proxied_payment, fau
         try:
             for what, call in [
                 ("show", internal.get(f"/internal/payments/{order_id}")),
-                ("create", create_payment(service)),
+                # the bound is API_BOUND_SECONDS, not the helper's 5 s: a call may meet a pooled
+                # connection opened before the fault, which waits out the statement timeout
+                ("create", create_payment(service, client_timeout=60)),
             ]:
                 started = time.monotonic()
                 response = await call
