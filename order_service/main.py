@@ -1,9 +1,9 @@
 """The order service app: `uvicorn order_service.main:app`.
 
 `create_app()` reads no settings until the lifespan starts, so importing this module is safe
-in any environment; the lifespan opens the database engine, the cart store and the payment
-client, starts the expiry sweeper, and closes all of it (sweeper cancelled and awaited) on
-shutdown.
+in any environment; the lifespan opens the database engine, the cart store, the rate counter
+(and beside it the nonce store of signed internal calls) and the payment client, starts the
+expiry sweeper, and closes all of it (sweeper cancelled and awaited) on shutdown.
 """
 
 import math
@@ -31,6 +31,7 @@ from shared.docs import service_app
 from shared.gc_tuning import tune_garbage_collector
 from shared.logging import configure_logging
 from shared.metrics import track_pool, untrack_pool
+from shared.nonces import nonce_store_beside
 from shared.ratelimit import open_rate_counter
 from shared.service_stack import install_service_stack
 from shared.tracing import instrument_engine, shutdown_tracing
@@ -68,6 +69,7 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         app.state.rate_counter = open_rate_counter(
             resolved.redis_url, resolved.redis_timeout_seconds, resolved.redis_key_prefix
         )
+        app.state.nonces = nonce_store_beside(app.state.rate_counter, resolved.redis_key_prefix)
         app.state.login_throttle = LoginThrottle(
             app.state.rate_counter, resolved.login_failure_limit, resolved.client_rate_limit
         )
@@ -113,7 +115,12 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
 
     app = service_app(title="Order service", version="0.1.0", lifespan=lifespan)
     app.state.checkout_hooks = CheckoutHooks()
-    install_service_stack(app, "order-service", lambda scope: scope["app"].state.settings)
+    install_service_stack(
+        app,
+        "order-service",
+        lambda scope: scope["app"].state.settings,
+        lambda scope: scope["app"].state.nonces,
+    )
     domain_errors.install(app)
     for module in (health, auth, catalog, goods, addresses, cart, orders, admin, internal):
         app.include_router(module.router)

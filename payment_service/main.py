@@ -17,6 +17,7 @@ from payment_service.services.reconcile import reconcile_once
 from payment_service.services.relay import relay_once
 from payment_service.services.runtime import Runtime
 from payment_service.settings import PaymentSettings
+from payment_service.storage.nonces import DatabaseNonceStore
 from shared.background import start_periodic, stop_tasks
 from shared.db import create_engine, session_factory
 from shared.docs import service_app
@@ -24,6 +25,7 @@ from shared.gc_tuning import tune_garbage_collector
 from shared.http import internal_client
 from shared.logging import configure_logging
 from shared.metrics import track_pool, untrack_pool
+from shared.service_auth import MAX_SKEW_SECONDS
 from shared.service_stack import install_service_stack
 from shared.tracing import instrument_engine, shutdown_tracing
 
@@ -67,6 +69,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             ),
         )
         app.state.runtime = rt
+        nonces = app.state.nonces = DatabaseNonceStore(rt.sessions)
         log.info(
             "payment_started",
             gateway=current.alipay_gateway_url,
@@ -78,6 +81,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             start_periodic(
                 "payment-reconcile", current.reconcile_interval_seconds, lambda: reconcile_once(rt)
             ),
+            start_periodic("payment-nonce-purge", MAX_SKEW_SECONDS, nonces.purge),
         ]
         bill_at = parse_at(current.bill_reconcile_at)
         if bill_at is not None:
@@ -98,7 +102,12 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     app = service_app(title="Payment service", version="0.1.0", lifespan=lifespan)
     # (Of RequestLimits' cap, the notify route reads at most its own, smaller one (64 KiB) and
     # answers `fail` past it.)
-    install_service_stack(app, "payment-service", lambda scope: scope["app"].state.runtime.settings)
+    install_service_stack(
+        app,
+        "payment-service",
+        lambda scope: scope["app"].state.runtime.settings,
+        lambda scope: scope["app"].state.nonces,
+    )
     domain_errors.install(app)
     app.include_router(health.router)
     app.include_router(internal.router)

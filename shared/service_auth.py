@@ -3,24 +3,32 @@
 The signature covers the method, the path with its query, a Unix timestamp, a random nonce and
 the SHA-256 of the body, so a captured request cannot be replayed against another route, with
 another body, or later than MAX_SKEW_SECONDS; within that window InternalAuthMiddleware
-remembers each nonce it accepted and refuses it again (401 `replayed_request`, issue 10 item 12).
-The memory is per process: a replay reaching another process of the same service within the
-window is not caught. Written by hand because it is twenty lines of the standard library; the
-libraries that do this (HTTP message signatures) bring key management we do not need.
+remembers each nonce it accepted and refuses it again (401 `replayed_request`, issue 10 item 12),
+in a store every process of the service shares (`shared.nonces`: the order service's Redis, the
+payment service's database), so a replay is refused whichever worker or replica it reaches; a
+store that does not answer makes the call 503 `dependency_unavailable`. Written by hand because
+it is twenty lines of the standard library; the libraries that do this (HTTP message
+signatures) bring key management we do not need.
 """
 
 import hashlib
 import hmac
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import httpx
+import structlog
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import Headers
 
-from shared.errors import Problem, problem_response
+from shared.errors import Problem, dependency_unavailable, is_dependency_failure, problem_response
+
+if TYPE_CHECKING:
+    from shared.nonces import NonceStore
+
+log = structlog.get_logger(__name__)
 
 TIMESTAMP_HEADER = "X-Service-Timestamp"
 SIGNATURE_HEADER = "X-Service-Signature"
@@ -124,36 +132,20 @@ def internal_router(get_secret) -> APIRouter:
     )
 
 
-class NonceMemory:
-    """The nonces accepted in the last MAX_SKEW_SECONDS (older ones are stale anyway)."""
-
-    def __init__(self, window: float = MAX_SKEW_SECONDS):
-        self.window = window
-        self.seen: OrderedDict[str, float] = OrderedDict()  # nonce -> when it may be forgotten
-
-    def first_use(self, nonce: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        while self.seen and next(iter(self.seen.values())) <= now:
-            self.seen.popitem(last=False)
-        if nonce in self.seen:
-            return False
-        # twice the window: a timestamp may be up to a window old or a window ahead
-        self.seen[nonce] = now + 2 * self.window
-        return True
-
-
 class InternalAuthMiddleware:
     """Pure ASGI: every request under `prefix` is refused with 401 unless signed, before the app
     reads or parses its body (the contract). Unsigned or stale: 401 without reading the body at
     all; signed: the body (already bounded by `shared.limits`) is read, its digest checked, and
-    handed on to the app as it came.
+    handed on to the app as it came. A request signed and fresh is then accepted once: its nonce
+    goes to the service's NonceStore, and a nonce already there is a replay.
     """
 
-    def __init__(self, app, get_secret, prefix: str = "/internal/"):
+    def __init__(self, app, get_secret, get_nonces, prefix: str = "/internal/"):
         self.app = app
-        self.get_secret = get_secret  # (scope) -> secret, read once the lifespan has run
+        # (scope) -> the secret, and (scope) -> the NonceStore: read once the lifespan has run
+        self.get_secret = get_secret
+        self.get_nonces = get_nonces
         self.prefix = prefix
-        self.nonces = NonceMemory()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -176,11 +168,18 @@ class InternalAuthMiddleware:
                     break
             body = b"".join(chunks)
             check_signature(secret, method, path, body, headers)
-            if not self.nonces.first_use(headers[NONCE_HEADER]):
+            if not await self._first_use(scope, headers[NONCE_HEADER]):
                 raise Problem(401, "replayed_request", "This signed request was already used.")
         except Problem as exc:
             response = problem_response(exc.status, exc.code, exc.detail, headers=exc.headers)
             return await response(scope, receive, send)
+        except Exception as exc:
+            # Outside the app's exception handlers here: answer a store that does not answer as
+            # they would (503), never accept the call unchecked; anything else is a 500.
+            if not is_dependency_failure(exc):
+                raise
+            log.warning("nonce_store_unavailable", path=scope["path"], error=repr(exc))
+            return await dependency_unavailable()(scope, receive, send)
 
         delivered = False
 
@@ -192,3 +191,7 @@ class InternalAuthMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _first_use(self, scope, nonce: str) -> bool:
+        nonces: NonceStore = self.get_nonces(scope)
+        return await nonces.first_use(nonce)

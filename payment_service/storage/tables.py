@@ -121,3 +121,13 @@ bill_mismatches = sa.Table(
     sa.Column("found_at", UTCDateTime(), nullable=False),
     sa.Index("ix_bill_mismatches_bill_date", "bill_date"),
 )
+
+# The nonces of the signed internal calls accepted (payment_service/storage/nonces.py): each
+# refused again until `expires_at`; expired rows are deleted now and then. No index on
+# expires_at: every accepted call inserts a row, and the purge that scans them is rare.
+service_nonces = sa.Table(
+    "service_nonces",
+    metadata,
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+)

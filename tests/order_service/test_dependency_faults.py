@@ -10,6 +10,7 @@ The service runs on the default timeouts, so this is what a deployment gets.
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -18,7 +19,14 @@ from sqlalchemy.engine import make_url
 
 from order_service.services.catalog import CatalogEntry, load_catalog
 from shared.db import one_shot_sessions
-from tests.order_service.conftest import ADDRESS, migrated_database, order_env, order_settings
+from shared.http import internal_client
+from tests.order_service.conftest import (
+    ADDRESS,
+    SERVICE_SECRET,
+    migrated_database,
+    order_env,
+    order_settings,
+)
 from tests.support.processes import ServiceProcess
 from tests.support.servers import fresh_redis_url
 from tests.support.stack import eventually
@@ -98,6 +106,19 @@ async def _order(f: Faulty, from_cart: bool = False) -> httpx.Response:
     return await f.http.post("/api/orders", json=body, headers=f.headers)
 
 
+async def _signed_call(f: Faulty) -> httpx.Response:
+    """A signed internal call, whose nonce the service remembers in Redis before anything else."""
+    event = {
+        "event_id": uuid.uuid4().hex,
+        "order_id": "NO-SUCH-ORDER",
+        "amount": "1.00",
+        "trade_no": "2030" + uuid.uuid4().hex[:20],
+        "paid_at": "2030-01-01T00:00:00Z",
+    }
+    async with internal_client(f.service.url, SERVICE_SECRET, 60) as internal:
+        return await internal.post("/internal/payment-events", json={"events": [event]})
+
+
 @pytest.mark.parametrize("fault", ["blackhole", "cut"])
 async def test_postgres_away_answers_503_fast_then_recovers(faulty: Faulty, fault: str):
     f = faulty
@@ -136,6 +157,8 @@ async def test_redis_away_answers_503_fast_then_recovers(faulty: Faulty, fault: 
             ("cart", f.http.get("/api/cart", headers=f.headers)),
             ("cart put", f.http.put(cart_item, json={"count": 2}, headers=f.headers)),
             ("cart checkout", _order(f, from_cart=True)),
+            # never accepted unchecked: a replay would go through (issue 10, item 12)
+            ("signed internal call", _signed_call(f)),
         ]:
             _assert_unavailable(*await _timed(call), what)
         ready, elapsed = await _timed(f.http.get("/readyz"))
@@ -150,3 +173,4 @@ async def test_redis_away_answers_503_fast_then_recovers(faulty: Faulty, fault: 
     cart = await f.http.get("/api/cart", headers=f.headers)
     assert cart.status_code == 200, cart.text
     assert [item["count"] for item in cart.json()["items"]] == [3]
+    assert (await _signed_call(f)).status_code == 200

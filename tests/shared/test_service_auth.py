@@ -3,6 +3,7 @@ import pytest
 from fastapi import Depends, FastAPI
 
 from shared.errors import Problem, install_problem_handlers
+from shared.nonces import NONCE_SECONDS, MemoryNonceStore
 from shared.service_auth import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -91,3 +92,15 @@ async def test_an_unsigned_call_gets_a_401_problem():
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "unsigned_request"
     assert forged.status_code == 401
+
+
+def test_the_in_process_store_refuses_a_nonce_for_twice_the_window():
+    """The quick start's store (one process): a timestamp may be a window old or a window ahead,
+    so a nonce is remembered for 120 s, and forgotten after."""
+    store = MemoryNonceStore()
+    assert NONCE_SECONDS == 120
+    assert store.first_use_at("n1", now=1000.0)
+    assert not store.first_use_at("n1", now=1000.0 + 119.9)
+    assert store.first_use_at("n2", now=1000.0 + 119.9)
+    assert store.first_use_at("n1", now=1000.0 + 120)
+    assert list(store.seen) == ["n2", "n1"]  # what was forgotten is gone from memory
