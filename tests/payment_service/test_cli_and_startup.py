@@ -50,6 +50,7 @@ async def test_migrate_creates_the_tables(pg_databases):
         "outbox",
         "payments",
         "refunds",
+        "service_nonces",
     ]
 
 
