@@ -42,6 +42,7 @@ from bench.load import (
     require,
     run_wrk,
 )
+from tests.support.data import ADDRESS
 from tests.support.processes import ServiceProcess, free_port, run_module
 from tests.support.servers import PG_HOST, PG_PORT, PG_USER, PostgresDatabases, fresh_redis_url
 
@@ -52,14 +53,6 @@ SPREAD_GOODS = 200
 HOT_SKU = SPREAD_SKUS + 1
 INITIAL_STOCK = 100_000_000
 BUYERS = 64
-ADDRESS = {
-    "receiver": "Li Lei",
-    "mobile": "13800138000",
-    "province": "Zhejiang",
-    "city": "Hangzhou",
-    "district": "Xihu",
-    "place": "1 Wensan Road",
-}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
 local orders = {}
 local body
 local next_index = 1
-dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")  -- setup, done, count_answer
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")  -- setup, done, count_answer, problem_key
 local repeating = false
 
 function init(args)
@@ -33,10 +33,8 @@ function request()
 end
 
 function response(status, headers, body)
-  local key = tostring(status)
-  if status >= 300 then
-    key = key .. " " .. (body:match('"code"%s*:%s*"([^"]+)"') or "-")
-  elseif not body:find('"pay_url"', 1, true) then
+  local key = problem_key(status, body)
+  if status < 300 and not body:find('"pay_url"', 1, true) then
     key = "no pay_url"
   end
   if repeating then key = "repeat " .. key end

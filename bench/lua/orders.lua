@@ -7,7 +7,7 @@
 
 local buyers = {}
 local mode, skus, hot_sku
-dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")  -- setup, done, count_answer
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")  -- setup, done, count_answer, problem_key
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -42,9 +42,5 @@ function request()
 end
 
 function response(status, headers, body)
-  local key = tostring(status)
-  if status >= 300 then
-    key = key .. " " .. (body:match('"code"%s*:%s*"([^"]+)"') or "-")
-  end
-  count_answer(key)
+  count_answer(problem_key(status, body))
 end

@@ -13,6 +13,15 @@ function count_answer(key)
   answers[key] = (answers[key] or 0) + 1
 end
 
+-- The key of an answer of our JSON API: its status, and for a refusal its problem `code`.
+function problem_key(status, body)
+  local key = tostring(status)
+  if status >= 300 then
+    key = key .. " " .. (body:match('"code"%s*:%s*"([^"]+)"') or "-")
+  end
+  return key
+end
+
 function done(summary, latency, requests)
   local totals = {}
   for _, thread in ipairs(threads) do

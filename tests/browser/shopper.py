@@ -11,6 +11,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.quick_stack import QuickStack
+from tests.support.data import ADDRESS
 from tests.support.processes import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "storefront"
@@ -156,14 +157,7 @@ def cart_item(page: Page, name: str):
 def add_address(page: Page) -> None:
     form = page.get_by_test_id("address-form")
     expect(form).to_be_visible()
-    for field, value in {
-        "receiver": "Li Lei",
-        "mobile": "13800138000",
-        "province": "Zhejiang",
-        "city": "Hangzhou",
-        "district": "Xihu",
-        "place": "1 Wensan Road",
-    }.items():
+    for field, value in ADDRESS.items():
         form.get_by_test_id(f"address-{field}").fill(value)
     form.get_by_test_id("address-save").click()
     expect(page.get_by_test_id("address-option").filter(has_text="Li Lei")).to_be_visible()

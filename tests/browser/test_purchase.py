@@ -24,6 +24,7 @@ from tests.browser.shopper import (
     sku_stock,
     to_cashier,
 )
+from tests.support.data import ADDRESS
 from tests.support.processes import run_module
 
 pytestmark = pytest.mark.browser
@@ -157,8 +158,7 @@ def test_my_orders_come_a_page_at_a_time(phone: Page, stack):
     address = httpx.post(
         f"{base}/api/addresses",
         headers=headers,
-        json={"receiver": "Li Lei", "mobile": "13800138000", "province": "Zhejiang",
-              "city": "Hangzhou", "district": "Xihu", "place": "1 Wensan Road"},
+        json=ADDRESS,
     ).json()  # fmt: skip
     for _ in range(12):
         body = {"address_id": address["id"], "pay_method": "cash",
@@ -325,8 +325,7 @@ def test_a_shipped_order_is_received_and_reviewed_from_my_orders(phone: Page, st
     address = httpx.post(
         f"{base}/api/addresses",
         headers=headers,
-        json={"receiver": "Li Lei", "mobile": "13800138000", "province": "Zhejiang",
-              "city": "Hangzhou", "district": "Xihu", "place": "1 Wensan Road"},
+        json=ADDRESS,
     ).json()  # fmt: skip
     body = {"address_id": address["id"], "pay_method": "cash",
             "items": [{"sku_id": 6, "count": 1}]}  # fmt: skip

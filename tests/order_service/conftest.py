@@ -24,6 +24,7 @@ from order_service.settings import OrderSettings
 from order_service.storage.goods import find_goods
 from order_service.storage.tables import order_lines, orders, skus, users
 from shared.time import now_utc
+from tests.support.data import ADDRESS
 from tests.support.keys import write_key_pair
 from tests.support.processes import ServiceProcess, free_port, run_module
 
@@ -219,16 +220,6 @@ async def assert_conserved(sessions, initial: dict[int, int]) -> None:
             .where(~orders.c.order_id.in_(select(order_lines.c.order_id)))
         )
         assert lineless == 0, f"{lineless} orders without lines"
-
-
-ADDRESS = {
-    "receiver": "Li Lei",
-    "mobile": "13800000000",
-    "province": "Zhejiang",
-    "city": "Hangzhou",
-    "district": "Xihu",
-    "place": "1 Wensan Road",
-}
 
 
 @contextlib.asynccontextmanager

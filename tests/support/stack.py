@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 
 from tests.support.cashier import login_url
+from tests.support.data import ADDRESS
 from tests.support.keys import write_key_pair
 from tests.support.processes import ServiceProcess, free_port, run_module
 
@@ -229,14 +230,7 @@ class Stack:
         response = await self.http.post(
             f"{self.order.url}/api/addresses",
             headers=buyer.headers,
-            json={
-                "receiver": "Li Lei",
-                "mobile": "13800138000",
-                "province": "Zhejiang",
-                "city": "Hangzhou",
-                "district": "Xihu",
-                "place": "1 Wensan Road",
-            },
+            json=ADDRESS,
         )
         assert response.status_code == 201, response.text
         buyer.address_id = response.json()["id"]
