@@ -25,7 +25,7 @@ from order_service.domain.states import (
 )
 from order_service.services.orders_read import load_order, not_found, order_to_pay
 from order_service.storage.expiry import cancel_unpaid
-from order_service.storage.order_queries import find_order, line_counts, order_status
+from order_service.storage.order_queries import find_order, find_orders, line_counts, order_status
 from order_service.storage.orders import record_trade_no, transition
 from order_service.storage.stock import return_stock
 from shared.db import autocommit_session
@@ -72,9 +72,10 @@ async def apply_payment_events(
     nothing, so it does not fail the others."""
     results: dict[int, tuple[str, DomainError | None]] = {}
     async with sessions() as session, session.begin():
+        rows = await find_orders(session, sorted({event.order_id for event in events}))
         for index, event in sorted(enumerate(events), key=lambda pair: pair[1].order_id):
             try:
-                results[index] = (await _apply_paid(session, event), None)
+                results[index] = (await _apply_paid(session, event, rows.get(event.order_id)), None)
             except DomainError as refusal:
                 results[index] = ("refused", refusal)
     outcomes = [PaymentEventOutcome(event, *results[i]) for i, event in enumerate(events)]
@@ -85,9 +86,9 @@ async def apply_payment_events(
     return outcomes
 
 
-async def _apply_paid(session: AsyncSession, event: PaidEvent) -> str:
-    """Raises before it writes anything, so a refusal leaves the transaction usable."""
-    row = await find_order(session, event.order_id)
+async def _apply_paid(session: AsyncSession, event: PaidEvent, row) -> str:
+    """`row`: the event's order as read before the batch (None: there is none). Raises before it
+    writes anything, so a refusal leaves the transaction usable."""
     if row is None:
         raise not_found(event.order_id)
     if to_money(row.total_amount) != to_money(event.amount):

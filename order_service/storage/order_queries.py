@@ -29,6 +29,12 @@ async def find_order(session: Reader, order_id: str, user_id: int | None = None)
     return (await session.execute(query)).first()
 
 
+async def find_orders(session: Reader, order_ids: list[str]) -> dict:
+    """Order id -> its row, for the ids that exist."""
+    rows = await session.execute(select(orders).where(orders.c.order_id.in_(order_ids)))
+    return {row.order_id: row for row in rows}
+
+
 async def order_status(session: Reader, order_id: str) -> str | None:
     return await session.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
 
